@@ -1,0 +1,121 @@
+"""One switch for seeds and run size, and quiet TensorFlow (used by every notebook).
+
+* :func:`set_seed` seeds Python, NumPy and Keras/TensorFlow and turns on op determinism,
+  so the same seed gives the same numbers.
+* :func:`profile` reads ``MNISTLIB_QUICK``: ``1`` selects the quick profile (a small
+  stratified subset, few epochs; for CI and smoke runs), unset or ``0`` the full one.
+* :func:`keras` / :func:`tf` import Keras and TensorFlow once, without their start-up
+  log lines (nbval compares stderr, and learners should not read C++ logs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnistlib.errors import MnistlibError
+
+#: The seed used everywhere unless a caller passes another one.
+DEFAULT_SEED = 42
+
+#: The project folder (where ``figures/``, ``models/`` and ``notebooks/`` live).
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES_DIR = ROOT / "figures"
+MODELS_DIR = ROOT / "models"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is ever imported
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big a run is: the full course, or the quick smoke run used by CI."""
+
+    name: str
+    quick: bool
+    train_size: int | None  # training images used (None = all 60,000)
+    test_size: int | None  # test images used (None = all 10,000)
+    max_epochs: int | None  # cap on any recipe's epochs (None = the recipe's own)
+    folds: int  # k for k-fold cross-validation in the notebooks
+
+    def epochs(self, full: int) -> int:
+        """The number of epochs to run for a recipe that wants ``full`` epochs."""
+        return full if self.max_epochs is None else max(1, min(full, self.max_epochs))
+
+
+FULL = Profile("full", quick=False, train_size=None, test_size=None, max_epochs=None, folds=5)
+QUICK = Profile("quick", quick=True, train_size=3000, test_size=1000, max_epochs=2, folds=3)
+
+
+def profile() -> Profile:
+    """The run profile selected by ``MNISTLIB_QUICK`` (``1``/``true``/``yes`` = quick)."""
+    value = os.environ.get("MNISTLIB_QUICK", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return FULL
+    if value in ("1", "true", "yes", "on"):
+        return QUICK
+    raise MnistlibError(f"MNISTLIB_QUICK must be 1 or 0, not {value!r}")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point file descriptor 2 at /dev/null (C++ code writes there directly)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def tf():
+    """TensorFlow, imported once and without its start-up log lines."""
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        with _stderr_silenced():
+            import tensorflow  # noqa: F401
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+        sys.modules["tensorflow"].get_logger().setLevel("ERROR")
+    return sys.modules["tensorflow"]
+
+
+def keras():
+    """Keras 3 (on the TensorFlow backend), imported quietly."""
+    tf()
+    import keras as _keras
+
+    return _keras
+
+
+def set_seed(seed: int = DEFAULT_SEED) -> int:
+    """Seed Python, NumPy, Keras and TensorFlow, and make TensorFlow ops deterministic.
+
+    Call it (after ``keras.backend.clear_session()``) before building each model; returns the seed.
+    """
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    keras().utils.set_random_seed(seed)
+    tf().config.experimental.enable_op_determinism()
+    return seed
+
+
+def new_model_session(seed: int = DEFAULT_SEED) -> int:
+    """``keras.backend.clear_session()`` then :func:`set_seed`: the line before every model in the notebooks."""
+    keras().backend.clear_session()
+    return set_seed(seed)
