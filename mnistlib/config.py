@@ -42,6 +42,16 @@ class Profile:
     max_epochs: int | None  # cap on any recipe's epochs (None = the recipe's own)
     folds: int  # k for k-fold cross-validation in the notebooks
 
+    @property
+    def figures_dir(self) -> Path:
+        """Where this profile's figures go: ``figures/`` (full) or ``build/quick/figures`` (quick, not committed)."""
+        return FIGURES_DIR if not self.quick else ROOT / "build" / self.name / "figures"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where this profile's trained models go: ``models/`` (full) or ``build/quick/models`` (quick)."""
+        return MODELS_DIR if not self.quick else ROOT / "build" / self.name / "models"
+
     def epochs(self, full: int) -> int:
         """The number of epochs to run for a recipe that wants ``full`` epochs."""
         return full if self.max_epochs is None else max(1, min(full, self.max_epochs))
