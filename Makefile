@@ -58,6 +58,7 @@ lab: install  ## open JupyterLab on notebooks/ with the project's environment as
 
 bench: install  ## benchmarks (not part of CI); results in benchmarks/README.md
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_models.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -1,0 +1,63 @@
+"""``mnistlib train --model NAME [--epochs N] [--batch-size B] [--seed S] [--out PATH] [--json]``.
+
+Trains a recipe on the 60,000 training images (the stratified subset and capped
+epochs when ``MNISTLIB_QUICK=1``), scores the 10,000 test images after every epoch
+(for learning curves only) and saves ``models/NAME.keras`` plus its JSON card.
+With ``--json``: one object per epoch ``{"epoch", "train_seconds", "test_accuracy"}``,
+then a summary object with ``model_path`` and ``test_accuracy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
+    return value
+
+
+def register(sub):
+    p = sub.add_parser("train", help="train a model recipe and save it under models/")
+    p.add_argument("--model", required=True, metavar="NAME", help="recipe name (see mnistlib.models.RECIPES)")
+    p.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's)")
+    p.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: 42)")
+    p.add_argument("--out", metavar="PATH",
+                   help="where to save the .keras file (default: models/NAME.keras, build/quick/models/ when quick)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per epoch, then a summary")
+    return p
+
+
+def run(args) -> int:
+    from mnistlib.config import DEFAULT_SEED
+    from mnistlib.models import recipe
+    from mnistlib.train import train_and_save
+
+    recipe(args.model)  # an unknown name fails before the data is loaded
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+
+    def report(epoch, seconds, accuracy):
+        if args.json:
+            print(json.dumps({"epoch": epoch, "train_seconds": round(seconds, 3), "test_accuracy": accuracy}),
+                  flush=True)
+        else:
+            print(f"epoch {epoch:3d}  {seconds:8.1f} s  test accuracy {accuracy:.4f}", flush=True)
+
+    result, path = train_and_save(args.model, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                                  seed=seed, on_epoch=report)
+    accuracy = result.test_accuracy[-1]
+    summary = {"model_path": str(path), "recipe": args.model, "test_accuracy": accuracy, "epochs": result.epochs,
+               "train_seconds": round(result.seconds, 3), "seed": seed, "params": int(result.model.count_params())}
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    else:
+        print(f"saved {path} (test accuracy {accuracy:.4f}, {result.seconds:.1f} s of training)")
+    return 0

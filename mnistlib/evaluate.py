@@ -1,0 +1,106 @@
+"""Evaluating a trained model on the test set (notebook 06_evaluate).
+
+:func:`evaluate` returns an :class:`Evaluation`: loss, accuracy, class probabilities,
+predictions, the confusion matrix and classification report (both from
+scikit-learn) and the indices of the misclassified images;
+:func:`most_confused_pairs` lists the (true, predicted) pairs the model mixes up most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnistlib.errors import MnistlibError
+
+CLASSES = list(range(10))
+
+
+@dataclass
+class Evaluation:
+    """The result of :func:`evaluate`.
+
+    ``probabilities`` ``(N, 10)``, ``predictions`` ``(N,)``, ``labels`` ``(N,)``;
+    ``confusion`` is the 10x10 matrix (rows = true digit, columns = predicted);
+    ``report`` the scikit-learn classification report as a dict and ``report_text``
+    as text; ``misclassified`` the indices where prediction != label.
+    """
+
+    loss: float
+    accuracy: float
+    probabilities: np.ndarray
+    predictions: np.ndarray
+    labels: np.ndarray
+    confusion: np.ndarray
+    report: dict
+    report_text: str
+    misclassified: np.ndarray
+
+    @property
+    def errors(self) -> int:
+        """Number of misclassified images."""
+        return int(len(self.misclassified))
+
+    def per_class(self):
+        """A ``pandas.DataFrame``, one row per digit: precision, recall, f1-score, support."""
+        import pandas as pd
+
+        rows = {d: self.report[str(d)] for d in CLASSES}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "digit"
+        return table
+
+
+def evaluate(model, x, y, batch_size: int = 1000) -> Evaluation:
+    """Score ``model`` on images ``x`` (float32 ``(N, 28, 28, 1)``) with integer labels ``y`` (notebook 06).
+
+    The loss is the mean cross-entropy of the predicted probabilities (normalised
+    to sum to 1 per image, as Keras does), computed with scikit-learn's ``log_loss``.
+    """
+    from sklearn.metrics import classification_report, confusion_matrix, log_loss
+
+    x = np.asarray(x)
+    y = np.asarray(y).astype(np.int64)
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+        raise MnistlibError(f"images must be (N, 28, 28, 1) from prepare_images, not {x.shape}")
+    if len(x) != len(y) or len(y) == 0:
+        raise MnistlibError(f"need the same, non-zero number of images and labels ({len(x)} vs {len(y)})")
+    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    normed = np.clip(probs, 1e-7, None)
+    normed = normed / normed.sum(axis=1, keepdims=True)
+    predictions = probs.argmax(axis=1)
+    names = [str(d) for d in CLASSES]
+    return Evaluation(
+        loss=float(log_loss(y, normed, labels=CLASSES)),
+        accuracy=float(np.mean(predictions == y)),
+        probabilities=probs.astype(np.float32),
+        predictions=predictions,
+        labels=y,
+        confusion=confusion_matrix(y, predictions, labels=CLASSES),
+        report=classification_report(y, predictions, labels=CLASSES, target_names=names, output_dict=True,
+                                     zero_division=0),
+        report_text=classification_report(y, predictions, labels=CLASSES, target_names=names, digits=4,
+                                          zero_division=0),
+        misclassified=np.flatnonzero(predictions != y),
+    )
+
+
+def most_confused_pairs(cm, n: int = 5):
+    """The ``n`` largest off-diagonal cells of confusion matrix ``cm`` as a ``pandas.DataFrame``.
+
+    Columns ``true``, ``predicted``, ``count``; sorted by count (descending), then by
+    true and predicted digit; pairs with a zero count are left out (notebook 06).
+    """
+    import pandas as pd
+
+    cm = np.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise MnistlibError(f"a confusion matrix is square, not {cm.shape}")
+    rows = [(t, p, int(cm[t, p])) for t in range(cm.shape[0]) for p in range(cm.shape[1])
+            if t != p and cm[t, p] > 0]
+    rows.sort(key=lambda r: (-r[2], r[0], r[1]))
+    return pd.DataFrame(rows[: max(0, int(n))], columns=["true", "predicted", "count"])
+
+
+__all__ = ["Evaluation", "evaluate", "most_confused_pairs"]

@@ -1,0 +1,72 @@
+"""The train / evaluate / cv subcommands: a real quick-profile run, and every bad input -> one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import assert_one_line_error, run_cli
+
+QUICK = {"MNISTLIB_QUICK": "1"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist_dir):
+    out = tmp_path_factory.mktemp("cli") / "d.keras"
+    proc = run_cli("train", "--model", "dense_128", "--epochs", "1", "--json", "--out", str(out),
+                   env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert proc.returncode == 0, proc.stderr
+    return out, [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_train_json_lines_and_saved_model(trained):
+    out, lines = trained
+    epoch, summary = lines
+    assert set(epoch) == {"epoch", "train_seconds", "test_accuracy"} and epoch["epoch"] == 1
+    assert 0.5 < epoch["test_accuracy"] <= 1.0 and epoch["train_seconds"] > 0
+    assert summary["model_path"] == str(out) and summary["test_accuracy"] == epoch["test_accuracy"]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["recipe"] == "dense_128" and card["test_accuracy"] == epoch["test_accuracy"]
+    assert card["profile"] == "quick" and card["epochs"] == 1
+
+
+def test_evaluate_reports_the_same_accuracy(trained, mnist_dir):
+    out, lines = trained
+    proc = run_cli("evaluate", str(out), "--json", env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["test_accuracy"] == pytest.approx(lines[-1]["test_accuracy"])
+    assert set(report["per_class"]) == {str(d) for d in range(10)}
+    assert {"precision", "recall"} <= set(report["per_class"]["3"])
+
+
+def test_cv_reports_k_folds(mnist_dir):
+    proc = run_cli("cv", "--model", "dense_50_sigmoid", "--folds", "2", "--epochs", "1", "--json",
+                   env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["folds"] == 2 and len(report["per_fold"]) == 2
+    assert 0.3 < report["accuracy_mean"] <= 1.0
+
+
+def test_unknown_model_lists_the_valid_names(tmp_path):
+    proc = run_cli("train", "--model", "resnet50", "--out", str(tmp_path / "x.keras"))
+    line = assert_one_line_error(proc, 2, "resnet50")
+    assert "cnn_fast" in line and "dense_128" in line
+    assert list(tmp_path.iterdir()) == []
+    assert_one_line_error(run_cli("cv", "--model", "resnet50", "--folds", "2"), 2, "dense_128")
+
+
+@pytest.mark.parametrize("epochs", ["0", "-3", "two"])
+def test_non_positive_epochs(epochs, tmp_path):
+    proc = run_cli("train", "--model", "dense", "--epochs", epochs, "--out", str(tmp_path / "x.keras"))
+    assert_one_line_error(proc, 2, "--epochs")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_and_corrupt_model_files(tmp_path):
+    assert_one_line_error(run_cli("evaluate", str(tmp_path / "none.keras")), 2, "none.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_text("not a model")
+    assert_one_line_error(run_cli("evaluate", str(bad)), 2, "bad.keras")

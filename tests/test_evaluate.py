@@ -1,0 +1,55 @@
+"""mnistlib.evaluate: metrics on a real (briefly trained) model, most-confused pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score
+
+from mnistlib.errors import MnistlibError
+from mnistlib.evaluate import evaluate, most_confused_pairs
+from mnistlib.preprocess import prepare_images
+
+
+@pytest.fixture(scope="module")
+def scored(mnist):
+    from mnistlib.train import train
+
+    result = train("dense_128", prepare_images(mnist.x_train[:2000]), mnist.y_train[:2000], epochs=1,
+                   batch_size=64, seed=0, verbose=0)
+    x, y = prepare_images(mnist.x_test[:500]), mnist.y_test[:500]
+    return result.model, x, y, evaluate(result.model, x, y)
+
+
+def test_evaluation_is_consistent(scored):
+    model, x, y, ev = scored
+    assert ev.probabilities.shape == (500, 10)
+    np.testing.assert_array_equal(ev.predictions, ev.probabilities.argmax(axis=1))
+    assert ev.accuracy == pytest.approx(accuracy_score(y, ev.predictions))
+    assert 0.5 < ev.accuracy < 1.0
+    assert ev.confusion.shape == (10, 10) and ev.confusion.sum() == 500
+    assert ev.confusion.trace() == 500 - ev.errors
+    np.testing.assert_array_equal(ev.misclassified, np.flatnonzero(ev.predictions != y))
+    assert ev.report["accuracy"] == pytest.approx(ev.accuracy)
+    assert "precision" in ev.report_text and len(ev.per_class()) == 10
+    keras_loss, keras_acc = model.evaluate(x, y, verbose=0)
+    assert ev.loss == pytest.approx(keras_loss, rel=1e-3)
+    assert ev.accuracy == pytest.approx(keras_acc)
+
+
+def test_most_confused_pairs():
+    cm = np.diag([50] * 10)
+    cm[4, 9], cm[9, 4], cm[7, 2], cm[3, 5] = 6, 3, 6, 1
+    pairs = most_confused_pairs(cm, n=3)
+    assert list(pairs.itertuples(index=False, name=None)) == [(4, 9, 6), (7, 2, 6), (9, 4, 3)]
+    assert len(most_confused_pairs(cm, n=10)) == 4  # zero cells are left out
+    with pytest.raises(MnistlibError):
+        most_confused_pairs(np.zeros((3, 4)))
+
+
+def test_bad_shapes_are_refused(scored):
+    model, x, y, _ = scored
+    with pytest.raises(MnistlibError):
+        evaluate(model, x[..., 0], y)
+    with pytest.raises(MnistlibError):
+        evaluate(model, x, y[:10])
