@@ -1,0 +1,35 @@
+"""Every figure of the course, one call each, in one style (notebooks 02-07).
+
+Each function takes data (arrays, lists, dicts, DataFrames, Keras models), never loads any,
+draws a new figure (or into ``ax=`` where one axes makes sense) and returns the matplotlib
+``Figure``; none calls ``plt.show()``. The style lives in :data:`STYLE` and is applied only while
+a figure is drawn; without a display (and outside Jupyter) matplotlib's Agg backend is used.
+:func:`save_fig` writes ``figures/NN_name.png``.
+
+* 02_visualize: :func:`sample_grid`, :func:`class_examples`, :func:`class_distribution`,
+  :func:`pixel_histogram`, :func:`mean_images`
+* 03_preprocess: :func:`before_after_scaling`, :func:`augmentation_preview`
+* 05_train: :func:`learning_curves`, :func:`cv_boxplot`, :func:`recipe_comparison`
+* 06_evaluate: :func:`confusion_heatmap`, :func:`precision_recall_bars`, :func:`misclassified_gallery`,
+  :func:`prediction_grid`, :func:`conv_filters`, :func:`feature_maps`
+* 07_predict: :func:`probability_bars`, :func:`pipeline_steps`
+"""
+
+from mnistlib.config import FIGURES_DIR
+from mnistlib.plots._style import STYLE, save_fig
+from mnistlib.plots.cnn import conv_filters, feature_maps
+from mnistlib.plots.evaluate import confusion_heatmap, misclassified_gallery, precision_recall_bars, prediction_grid
+from mnistlib.plots.predict import pipeline_steps, probability_bars
+from mnistlib.plots.preprocess import augmentation_preview, before_after_scaling
+from mnistlib.plots.train import cv_boxplot, learning_curves, recipe_comparison
+from mnistlib.plots.visualize import class_distribution, class_examples, mean_images, pixel_histogram, sample_grid
+
+__all__ = [
+    "FIGURES_DIR", "STYLE", "save_fig",
+    "sample_grid", "class_examples", "class_distribution", "pixel_histogram", "mean_images",
+    "before_after_scaling", "augmentation_preview",
+    "learning_curves", "cv_boxplot", "recipe_comparison",
+    "confusion_heatmap", "precision_recall_bars", "misclassified_gallery", "prediction_grid",
+    "conv_filters", "feature_maps",
+    "probability_bars", "pipeline_steps",
+]
