@@ -18,7 +18,6 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 
-from mnistlib.config import FIGURES_DIR
 from mnistlib.errors import MnistlibError
 
 
@@ -194,8 +193,11 @@ def as_count(n, available: int, name: str = "n") -> int:
 
 
 @styled
-def save_fig(fig, name: str, *, folder=FIGURES_DIR, dpi: int | None = None) -> Path:
+def save_fig(fig, name: str, *, folder=None, dpi: int | None = None) -> Path:
     """Write ``folder/name.png`` (tight bounding box, ``STYLE["dpi"]`` unless ``dpi``) atomically; all notebooks.
+
+    ``folder`` defaults to the run profile's figures folder: ``figures/`` in the full profile,
+    ``build/quick/figures/`` in the quick one (so CI never overwrites the committed figures).
 
     ``name`` starts with the number of the notebook that makes the figure, e.g. ``"02_sample_grid"``;
     anything else raises :class:`MnistlibError` before anything is written. Returns the path.
@@ -210,6 +212,10 @@ def save_fig(fig, name: str, *, folder=FIGURES_DIR, dpi: int | None = None) -> P
     dpi = STYLE["dpi"] if dpi is None else dpi
     if not isinstance(dpi, (int, float)) or isinstance(dpi, bool) or dpi <= 0:
         raise MnistlibError(f"dpi must be a positive number, not {dpi!r}")
+    if folder is None:
+        from mnistlib.config import profile
+
+        folder = profile().figures_dir
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.png"
