@@ -18,7 +18,7 @@ endif
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: help install run test unit nbval lab bench figures clean
+.PHONY: help install run test unit nbval lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,7 @@ lab: install  ## open JupyterLab on notebooks/ with the project's environment as
 bench: install  ## benchmarks (not part of CI); results in benchmarks/README.md
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/bench_predict.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -1,0 +1,138 @@
+"""mnistlib.imageprep and mnistlib.predict on pictures made from real MNIST test digits."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from mnistlib.imageprep import ImageError, load_image, to_mnist
+from mnistlib.predict import predict_image, predict_images
+
+
+def paper_photo(digit: np.ndarray, *, scale=6, canvas=(260, 320), at=(40, 150), dark_ink=True, seed=0) -> Image.Image:
+    """An MNIST digit as a photo: upscaled, dark ink on unevenly lit paper, noisy, off-centre."""
+    rng = np.random.default_rng(seed)
+    ink = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.BICUBIC), np.float32) / 255
+    h, w = canvas
+    yy, xx = np.mgrid[0:h, 0:w]
+    paper = 0.80 + 0.15 * (xx / w) - 0.08 * (yy / h)  # a lighting gradient
+    page = np.zeros((h, w), np.float32)
+    page[at[0]: at[0] + ink.shape[0], at[1]: at[1] + ink.shape[1]] = ink
+    img = paper * (1 - 0.85 * page) if dark_ink else 0.15 + 0.75 * page
+    img = np.clip(img + rng.normal(0, 0.03, img.shape), 0, 1)
+    return Image.fromarray((img * 255).astype(np.uint8))
+
+
+def corr(a, b) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    return mnist.x_test[:10], mnist.y_test[:10]
+
+
+def test_polarity_dark_on_light_equals_light_on_dark(digits):
+    digit = digits[0][0]
+    dark = to_mnist(paper_photo(digit, dark_ink=True))
+    light = to_mnist(paper_photo(digit, dark_ink=False))
+    assert dark.inverted and not light.inverted
+    reference = digit / 255.0  # MNIST itself: light ink on black, fitted and centred
+    assert corr(dark.image, reference) > 0.8 and corr(light.image, reference) > 0.8
+    assert corr(dark.image, light.image) > 0.8
+    assert dark.image.dtype == np.float32 and dark.image.shape == (28, 28)
+    assert dark.image.min() >= 0 and dark.image.max() <= 1 and dark.image.max() > 0.9
+
+
+@pytest.mark.parametrize("at", [(10, 10), (60, 120), (80, 140)])
+def test_centre_of_mass_lands_in_the_middle(digits, at):
+    for digit in digits[0][:4]:
+        image = to_mnist(paper_photo(digit, scale=4, at=at)).image
+        cy, cx = ndimage.center_of_mass(image)
+        assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+        rows, cols = np.nonzero(image > 0.1)
+        assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 <= 21  # fitted to the 20 px box
+
+
+def test_aspect_ratio_is_kept():
+    page = np.full((400, 400), 235, np.uint8)
+    page[100:300, 190:210] = 20  # a tall thin stroke: a "1"
+    image = to_mnist(Image.fromarray(page)).image
+    rows, cols = np.nonzero(image > 0.3)
+    assert 19 <= rows.max() - rows.min() + 1 <= 21
+    assert cols.max() - cols.min() + 1 <= 4
+
+
+def test_transparency_is_composited_on_white(digits):
+    digit = digits[0][1]
+    big = np.asarray(Image.fromarray(digit).resize((140, 140), Image.BICUBIC))
+    rgba = np.zeros((200, 200, 4), np.uint8)  # transparent black everywhere
+    rgba[30:170, 30:170, 3] = big  # opaque black ink
+    result = to_mnist(Image.fromarray(rgba, "RGBA"))
+    plain = to_mnist(Image.fromarray(255 - np.pad(big, 30)))  # the same drawing, black on white
+    assert not result.blank and corr(result.image, plain.image) > 0.95
+
+
+@pytest.mark.parametrize("mode", ["P", "CMYK", "I;16", "LA", "1", "RGB"])
+def test_image_modes(digits, mode):
+    photo = paper_photo(digits[0][2])
+    reference = to_mnist(photo).image
+    if mode == "I;16":
+        converted = Image.fromarray(np.asarray(photo, np.uint16) * 257)
+        assert converted.mode.startswith("I;16")
+    elif mode == "1":
+        converted = photo.point(lambda v: 255 if v > 128 else 0).convert("1")
+    else:
+        converted = photo.convert(mode)
+    buffer = io.BytesIO()
+    converted.save(buffer, format="TIFF" if mode in ("CMYK", "I;16") else "PNG")
+    result = to_mnist(buffer.getvalue())
+    assert not result.blank and corr(result.image, reference) > 0.85
+
+
+def test_exif_orientation_is_applied(digits, tmp_path):
+    photo = paper_photo(digits[0][3])
+    stored = photo.transpose(Image.Transpose.ROTATE_90)  # what a phone writes; the tag says how to turn it
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "rotated.jpg"
+    stored.convert("RGB").save(path, exif=exif, quality=95)
+    assert load_image(path).size == photo.size
+    assert corr(to_mnist(path).image, to_mnist(photo).image) > 0.9
+
+
+def test_blank_images_are_reported_not_guessed():
+    rng = np.random.default_rng(1)
+    paper = np.clip(220 + rng.normal(0, 4, (240, 320)), 0, 255).astype(np.uint8)
+    for image in (np.full((100, 100), 255, np.uint8), paper):
+        assert to_mnist(image).blank
+        result = predict_image(image)
+        assert result.blank and result.digit is None and result.probabilities is None
+
+
+def test_unreadable_inputs_raise_a_clear_error(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ImageError, match="empty.png: empty"):
+        load_image(tmp_path / "empty.png")
+    with pytest.raises(ImageError, match="text.png: not an image"):
+        load_image(tmp_path / "text.png")
+
+
+def test_photos_of_known_test_digits_are_predicted_correctly(digits, tmp_path):
+    images, labels = digits
+    paths = []
+    for i, digit in enumerate(images):
+        path = tmp_path / f"digit_{i}.jpg"
+        paper_photo(digit, at=(20 + 7 * i, 30 + 11 * i), seed=i).save(path, quality=85)
+        paths.append(path)
+    results = predict_images(paths)
+    predicted = [r.digit for r in results]
+    assert predicted == labels.tolist()
+    assert all(r.confidence > 0.5 and abs(r.probabilities.sum() - 1) < 1e-4 for r in results)
+    single = predict_image(paths[0])
+    assert single.digit == labels[0] and single.prepared.steps  # the notebook's step-by-step images
