@@ -110,14 +110,17 @@ def _softmax(x):
     return layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
 
 
+def _tutorial_convs(x):
+    """Conv32 -> MaxPool -> Conv64 -> MaxPool -> Flatten: the trunk the tutorial CNNs share."""
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    return layers.Flatten()(x)
+
+
 def _build_keras_example():
     x = inp = _inputs()
-    x = layers.Conv2D(32, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(64, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dropout(0.5)(x)
+    x = layers.Dropout(0.5)(_tutorial_convs(x))
     return keras.Model(inp, _softmax(x), name="keras_example")
 
 
@@ -149,23 +152,13 @@ def _build_cnn_basic():
 
 def _build_cnn_small():
     x = inp = _inputs()
-    x = layers.Conv2D(32, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(64, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dropout(0.3)(x)
+    x = layers.Dropout(0.3)(_tutorial_convs(x))
     return keras.Model(inp, _softmax(x), name="cnn_small")
 
 
 def _build_cnn_dense64():
     x = inp = _inputs()
-    x = layers.Conv2D(32, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(64, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(64, activation="relu")(_tutorial_convs(x))
     return keras.Model(inp, _softmax(x), name="cnn_dense64")
 
 
