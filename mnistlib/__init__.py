@@ -1,8 +1,9 @@
 """mnistlib: the helper package of the MNIST notebook series.
 
 Each module serves one lesson: ``data`` (01), ``plots`` (02 onwards), ``preprocess`` (03),
-``models`` (04), ``train`` (05), ``evaluate`` (06), ``predict`` (07); ``config`` holds the
-seed and run-profile switch. Importing the package is cheap: TensorFlow is imported only
+``models`` and ``augment`` (04), ``train`` (05), ``evaluate`` (06), ``imageprep`` and
+``predict`` (07); ``config`` holds the seed and run-profile switch; ``cli`` is the
+``mnistlib`` command. Importing the package is cheap: TensorFlow is imported only
 when a model is built or loaded.
 """
 

@@ -245,7 +245,7 @@ def _background(ink: np.ndarray) -> np.ndarray:
     """A smooth estimate of the background under light ink: a low-percentile filter over a
     window of half the image on a small copy (tolerates ink covering up to 3/4 of a window)."""
     h, w = ink.shape
-    s = 64 / max(h, w)
+    s = 32 / max(h, w)
     small_shape = (max(1, round(h * min(1.0, s))), max(1, round(w * min(1.0, s))))
     small = _resize_f(ink, small_shape, Image.BOX) if small_shape != ink.shape else ink
     size = max(3, min(small_shape) // 2)
