@@ -124,20 +124,22 @@ def _build_keras_example():
     return keras.Model(inp, _softmax(x), name="keras_example")
 
 
+def _tutorial_dense(x, units: int):
+    """Flatten -> Dense(units) -> Dense(units), ReLU: the trunk the tutorial dense networks share."""
+    x = layers.Flatten()(x)
+    for _ in range(2):
+        x = layers.Dense(units, activation="relu")(x)
+    return x
+
+
 def _build_dense_128():
     x = inp = _inputs()
-    x = layers.Flatten()(x)
-    x = layers.Dense(128, activation="relu")(x)
-    x = layers.Dense(128, activation="relu")(x)
-    return keras.Model(inp, _softmax(x), name="dense_128")
+    return keras.Model(inp, _softmax(_tutorial_dense(x, 128)), name="dense_128")
 
 
 def _build_dense_50_sigmoid():
     x = inp = _inputs()
-    x = layers.Flatten()(x)
-    x = layers.Dense(50, activation="relu")(x)
-    x = layers.Dense(50, activation="relu")(x)
-    out = layers.Dense(NUM_CLASSES, activation="sigmoid", name="probabilities")(x)
+    out = layers.Dense(NUM_CLASSES, activation="sigmoid", name="probabilities")(_tutorial_dense(x, 50))
     return keras.Model(inp, out, name="dense_50_sigmoid")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mnistlib.errors import MnistlibError
-from mnistlib.plots._style import STYLE, _figure, show_digit, styled, value_range
+from mnistlib.plots._style import STYLE, _figure, styled, value_range
 
 
 def _displayable(image, what: str = "image"):

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mnistlib.errors import MnistlibError
-from mnistlib.plots._style import STYLE, _figure, _target, color, styled
+from mnistlib.plots._style import _figure, _target, color, styled
 
 _TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy (higher is better)"}
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from mnistlib.errors import MnistlibError
 from mnistlib.plots._style import (
-    STYLE, _figure, _target, _tiles, as_count, as_digits, as_labels, color, show_digit, styled,
+    _figure, _target, _tiles, as_count, as_digits, as_labels, color, show_digit, styled,
 )
 
 NUM_CLASSES = 10
