@@ -33,9 +33,10 @@ HAND_COUNTED = {
     "cnn_small": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 10),
     "cnn_dense64": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 64) + dense(64, 10),
     "keras_example": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 10),
-    # this project's recipes: bias-free conv/dense layers followed by BatchNorm (4 numbers per channel)
+    # this project's recipes: bias-free layers followed by BatchNorm (4 numbers per channel);
+    # cnn_fast's conv layers have biases and no BatchNorm
     "dense": 784 * 512 + 4 * 512 + 512 * 512 + 4 * 512 + dense(512, 10),
-    "cnn_fast": 9 * 16 + 4 * 16 + 9 * 16 * 32 + 4 * 32 + 7 * 7 * 32 * 128 + 4 * 128 + dense(128, 10),
+    "cnn_fast": conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 128 + 4 * 128 + dense(128, 10),
     "cnn": 9 * 24 + 4 * 24 + 9 * 24 * 48 + 4 * 48 + 7 * 7 * 48 * 128 + 4 * 128 + dense(128, 10),
 }
 
@@ -138,3 +139,19 @@ def test_stroke_width_thickens_and_thins(mnist):
     ink_in, ink_out = x.sum(axis=(1, 2, 3)), out.sum(axis=(1, 2, 3))
     assert (ink_out > ink_in * 1.05).any() and (ink_out < ink_in * 0.95).any()
     np.testing.assert_array_equal(arr(layer(x, training=False)), x)
+
+
+def test_smoothed_sparse_crossentropy_matches_keras_on_one_hot_labels():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(10), size=6).astype("float32")
+    labels = np.array([0, 3, 9, 1, 1, 7])
+    onehot = np.eye(10, dtype="float32")[labels]
+    keras = models.keras
+    for s in (0.0, 0.1, 0.3):
+        ours = float(models.SmoothedSparseCrossentropy(s)(labels, probs))
+        ref = float(keras.losses.CategoricalCrossentropy(label_smoothing=s)(onehot, probs))
+        assert ours == pytest.approx(ref, rel=1e-5)
+    plain = float(keras.losses.SparseCategoricalCrossentropy()(labels, probs))
+    assert float(models.SmoothedSparseCrossentropy(0.0)(labels, probs)) == pytest.approx(plain, rel=1e-5)
+    assert float(models.SmoothedSparseCrossentropy(0.1)(labels, probs)) != pytest.approx(plain, rel=1e-3)
+    assert isinstance(models.build_model("cnn_fast").loss, models.SmoothedSparseCrossentropy)
