@@ -16,8 +16,12 @@ can show them:
 4. threshold with Otsu (scikit-image); blank images (no ink contrast) stop here;
 5. keep every ink component above a size cut-off (broken 4, 5 and 7 strokes survive,
    specks do not);
-6. crop to the ink at full resolution, fit the longest side to 20 px with area
-   averaging, place in 28x28 with the centre of mass at (14, 14) without clipping.
+6. crop to the ink at full resolution;
+7. pen width: MNIST strokes are 2 to 3 px wide in the 20-px box; a bold marker, or a small
+   low-resolution scan blown up, gives strokes twice that, so strokes wider than
+   :data:`MAX_STROKE` are thinned (eroded, skeleton kept) to :data:`STROKE`;
+8. fit the longest side to 20 px with area averaging, place in 28x28 with the centre of
+   mass at (14, 14) without clipping.
 
 Pure NumPy / PIL / SciPy / scikit-image: importing this module never imports TensorFlow.
 """
@@ -56,6 +60,13 @@ MIN_CROP = 64
 
 #: A component is ink when its area is at least this fraction of the largest one's.
 COMPONENT_FRACTION = 0.04
+
+#: Stroke width (px, measured at the 20-px box by :func:`stroke_width`) above which strokes are
+#: thinned, and the width they are thinned to. Measured: MNIST test digits, median 2.3 px, 90 %
+#: under 3.4 px; photos of them through this pipeline, median 2.9 px; small 8x8 scans blown up
+#: (scikit-learn's digits), median 4.4 px.
+MAX_STROKE = 3.5
+STROKE = 3.0
 
 #: An image whose strongest ink is fainter than this (on a 0..1 scale, after lighting is
 #: evened out) is blank.
@@ -228,6 +239,44 @@ def fit_and_center(ink: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndar
     return out
 
 
+def _ink_extent(binary: np.ndarray) -> int:
+    rows, cols = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
+    return int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)
+
+
+def stroke_width(binary: np.ndarray) -> float:
+    """Typical stroke width of a binary digit in pixels, as if the ink's longest side were 20 px:
+    twice the median distance from the skeleton to the background (0.0 without ink)."""
+    from skimage.morphology import skeletonize
+
+    binary = np.asarray(binary) > 0.5
+    skeleton = skeletonize(binary)
+    if not skeleton.any():
+        return 0.0
+    dist = ndimage.distance_transform_edt(binary)
+    return float(2.0 * np.median(dist[skeleton]) * BOX / _ink_extent(binary))
+
+
+def thin_strokes(binary: np.ndarray, width: float = STROKE, max_width: float = MAX_STROKE) -> np.ndarray:
+    """``binary`` (0/1, any size) with strokes wider than ``max_width`` eroded to about ``width``
+    (px at the 20-px box, see :func:`stroke_width`); the skeleton is kept, so no stroke vanishes.
+    Narrower strokes: ``binary`` itself, unchanged. Large images are measured and thinned on a
+    copy whose longest side is 8 x 20 px (plenty for a 20-px result, and fast)."""
+    from skimage.morphology import skeletonize
+
+    image = np.asarray(binary, dtype=np.float32)
+    scale = 8 * BOX / max(image.shape)
+    if scale < 1:
+        image = _resize_f(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))),
+                          Image.BOX)
+    ink = image > 0.5
+    current = stroke_width(ink)
+    if current <= max_width:
+        return binary
+    radius = (current - width) / 2.0 * _ink_extent(ink) / BOX  # in the image's own pixels
+    return ((ndimage.distance_transform_edt(ink) > radius) | skeletonize(ink)).astype(np.float32)
+
+
 # --------------------------------------------------------------------------- the pipeline
 
 
@@ -309,7 +358,7 @@ def to_mnist(image, *, keep_steps: bool = True) -> Prepared:
     if keep_steps:
         steps["ink components"] = kept.astype(np.float32)
 
-    # 6. crop at full resolution (upsampled first when tiny), fit, centre.
+    # 6. crop at full resolution (upsampled first when tiny); 7. pen width; 8. fit, centre.
     rows = np.flatnonzero(kept.any(axis=1))
     cols = np.flatnonzero(kept.any(axis=0))
     r0, r1 = max(0, rows[0] - 2), min(kept.shape[0], rows[-1] + 3)
@@ -325,7 +374,10 @@ def to_mnist(image, *, keep_steps: bool = True) -> Prepared:
         crop = crop_kept.astype(np.float32)
     if keep_steps:
         steps["crop"] = crop
-    final = fit_and_center(crop)
+    thinned = thin_strokes(crop)
+    if keep_steps and thinned is not crop:
+        steps["thinner strokes"] = thinned
+    final = fit_and_center(thinned)
     if final.max() <= 0:
         return blank
     if keep_steps:

@@ -33,7 +33,8 @@ class TrainResult:
 
     ``history``: Keras' per-epoch metrics (``loss``, ``accuracy``, ``val_*``);
     ``epoch_seconds``: training wall time of each epoch (validation and test
-    evaluation excluded); ``train_seconds``: their cumulative sum;
+    evaluation excluded; the first epoch includes making the recipe's extra training
+    digits, :func:`mnistlib.augment.pen_variants`); ``train_seconds``: their cumulative sum;
     ``test_accuracy``: accuracy on ``test_data`` after each epoch (empty without it);
     ``total_seconds``: wall time of the whole call; ``model``: the trained model.
     """
@@ -77,8 +78,10 @@ class EpochTimer(keras.callbacks.Callback):
     test_accuracy_or_None)`` after each epoch — :mod:`mnistlib.cli.train` prints JSON lines with it.
     """
 
-    def __init__(self, test_data=None, batch_size: int = 1000, on_epoch: Callable | None = None):
+    def __init__(self, test_data=None, batch_size: int = 1000, on_epoch: Callable | None = None,
+                 prep_seconds: float = 0.0):
         super().__init__()
+        self.prep_seconds = prep_seconds  # added to the first epoch (training data made for it)
         self.test_data = test_data
         self.batch_size = batch_size
         self.on_epoch = on_epoch
@@ -98,7 +101,8 @@ class EpochTimer(keras.callbacks.Callback):
         self._val += time.perf_counter() - self._val_start
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epoch_seconds.append(time.perf_counter() - self._start - self._val)
+        extra = self.prep_seconds if not self.epoch_seconds else 0.0
+        self.epoch_seconds.append(time.perf_counter() - self._start - self._val + extra)
         accuracy = None
         if self.test_data is not None:
             x, y = self.test_data
@@ -176,6 +180,13 @@ def train(
         validation_data = _check_xy(*validation_data)
     if test_data is not None:
         test_data = _check_xy(*test_data)
+    prep = time.perf_counter()
+    if rec is not None and rec.pen_copies and overrides.get("augment", True):
+        from mnistlib.augment import pen_variants
+
+        x_train = np.concatenate([x_train, pen_variants(x_train, rec.pen_copies, seed=seed)])
+        y_train = np.tile(y_train, rec.pen_copies + 1)
+    prep = time.perf_counter() - prep
 
     steps = epochs * int(np.ceil(len(x_train) / batch_size))
     start = time.perf_counter()
@@ -198,7 +209,7 @@ def train(
                 config = opt.get_config() | {"learning_rate": lr}
                 config.pop("name", None)
                 models.compile_model(model, type(opt)(**config), jit_compile=bool(model.jit_compile))
-    timer = EpochTimer(test_data, on_epoch=on_epoch)
+    timer = EpochTimer(test_data, on_epoch=on_epoch, prep_seconds=prep)
     history = model.fit(
         x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
         validation_data=validation_data, callbacks=[timer, *callbacks], verbose=verbose,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mnistlib import models
-from mnistlib.augment import RandomStrokeWidth, augmentation
+from mnistlib.augment import RandomStrokeWidth, augmentation, pen_variants
 from mnistlib.errors import MnistlibError
 from mnistlib.preprocess import prepare_images
 
@@ -34,10 +34,10 @@ HAND_COUNTED = {
     "cnn_dense64": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 64) + dense(64, 10),
     "keras_example": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 10),
     # this project's recipes: bias-free layers followed by BatchNorm (4 numbers per channel);
-    # cnn_fast's conv layers have biases and no BatchNorm
+    # the CNNs' conv layers have biases and no BatchNorm (the slowest layer on a CPU)
     "dense": 784 * 512 + 4 * 512 + 512 * 512 + 4 * 512 + dense(512, 10),
     "cnn_fast": conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 128 + 4 * 128 + dense(128, 10),
-    "cnn": 9 * 24 + 4 * 24 + 9 * 24 * 48 + 4 * 48 + 7 * 7 * 48 * 128 + 4 * 128 + dense(128, 10),
+    "cnn": conv(3, 1, 32) + conv(3, 32, 64) + 7 * 7 * 64 * 128 + 4 * 128 + dense(128, 10),
 }
 
 
@@ -155,3 +155,26 @@ def test_smoothed_sparse_crossentropy_matches_keras_on_one_hot_labels():
     assert float(models.SmoothedSparseCrossentropy(0.0)(labels, probs)) == pytest.approx(plain, rel=1e-5)
     assert float(models.SmoothedSparseCrossentropy(0.1)(labels, probs)) != pytest.approx(plain, rel=1e-3)
     assert isinstance(models.build_model("cnn_fast").loss, models.SmoothedSparseCrossentropy)
+
+
+def test_pen_variants_are_seeded_refitted_digits_with_other_pens(mnist):
+    from scipy import ndimage
+
+    from mnistlib.imageprep import fit_and_center
+
+    x = mnist.x_train[:60]
+    a = pen_variants(x, copies=2, seed=3)
+    assert a.shape == (120, 28, 28, 1) and a.dtype == np.float32
+    assert 0.0 <= a.min() and a.max() <= 1.0
+    np.testing.assert_array_equal(a, pen_variants(x, copies=2, seed=3, threads=1))  # seeded, any thread count
+    assert not np.array_equal(a, pen_variants(x, copies=2, seed=4))
+    assert not np.array_equal(a[:60], a[60:])  # the two copies differ
+    for v in a[..., 0]:  # refitted like a prepared photo: longest side 20 px, centre of mass near (14, 14)
+        rows, cols = np.flatnonzero(v.any(axis=1)), np.flatnonzero(v.any(axis=0))
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21)
+        assert np.allclose(ndimage.center_of_mass(v), 14, atol=1.5)
+    # the pen changes: relative to the same digit refitted, some variants carry much more ink, some less
+    ratio = a[..., 0].sum(axis=(1, 2)) / np.tile([fit_and_center(d / 255.0).sum() for d in x], 2)
+    assert ratio.max() > 1.5 and ratio.min() < 0.9
+    with pytest.raises(ValueError, match="28, 28"):
+        pen_variants(np.zeros((2, 32, 32)))

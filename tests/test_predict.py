@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from mnistlib.imageprep import ImageError, load_image, to_mnist
+from mnistlib.imageprep import MAX_STROKE, STROKE, ImageError, load_image, stroke_width, thin_strokes, to_mnist
 from mnistlib.predict import predict_image, predict_images
 
 
@@ -136,3 +136,40 @@ def test_photos_of_known_test_digits_are_predicted_correctly(digits, tmp_path):
     assert all(r.confidence > 0.5 and abs(r.probabilities.sum() - 1) < 1e-4 for r in results)
     single = predict_image(paths[0])
     assert single.digit == labels[0] and single.prepared.steps  # the notebook's step-by-step images
+
+
+def test_stroke_width_is_measured_at_the_20_pixel_box():
+    bar = np.zeros((60, 60), np.float32)
+    bar[5:55, 26:34] = 1  # an 8-px-wide stroke, 50 px long: 3.2 px at the 20-px box
+    assert stroke_width(bar) == pytest.approx(8 * 20 / 50, abs=0.5)
+    assert stroke_width(np.kron(bar, np.ones((3, 3)))) == pytest.approx(stroke_width(bar), abs=0.2)  # any scale
+    assert stroke_width(np.zeros((20, 20))) == 0.0
+
+
+def test_bold_strokes_are_thinned_and_none_vanishes(digits):
+    for digit in digits[0]:
+        big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.BILINEAR)) > 127
+        assert stroke_width(big) < MAX_STROKE
+        assert thin_strokes(big) is big  # an MNIST pen: unchanged
+        bold = ndimage.binary_dilation(big, iterations=8)  # a marker
+        assert stroke_width(bold) > MAX_STROKE + 0.5
+        thinned = thin_strokes(bold)
+        assert STROKE - 0.5 < stroke_width(thinned) < min(stroke_width(bold) - 0.5, MAX_STROKE + 1)
+        eight = np.ones((3, 3))  # 8-connected, like a skeleton
+        assert ndimage.label(thinned, eight)[1] == ndimage.label(bold, eight)[1]  # no stroke erased
+        assert not (thinned.astype(bool) & ~bold).any()  # only ever removes ink
+
+
+def test_marker_and_low_resolution_scans_of_known_digits(digits):
+    """Bold-marker photos and 10x10 scans blown up: the pipeline thins them and the model reads them."""
+    images, labels = digits
+    pictures = []
+    for i, digit in enumerate(images):
+        bold = ndimage.grey_dilation(digit, size=(3, 3))  # a felt-tip marker
+        pictures.append(paper_photo(bold, seed=i))
+        tiny = Image.fromarray(255 - np.asarray(Image.fromarray(bold).resize((10, 10), Image.BOX)))
+        pictures.append(tiny.resize((50, 50), Image.BICUBIC))
+    results = predict_images(pictures)
+    predicted = [r.digit for r in results]
+    assert sum(p == y for p, y in zip(predicted, np.repeat(labels, 2))) >= 18, predicted
+    assert "thinner strokes" in to_mnist(pictures[1]).steps
