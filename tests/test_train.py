@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mnistlib import models
 from mnistlib.errors import MnistlibError
 from mnistlib.preprocess import prepare_images, stratified_subset
 from mnistlib.train import TrainResult, cross_validate, cv_summary, train
@@ -82,3 +83,14 @@ def test_cross_validate_returns_k_scores(small):
     summary = cv_summary(table)
     assert summary["accuracy_mean"] == pytest.approx(table["accuracy"].mean())
     assert summary["accuracy_sd"] == pytest.approx(np.std(table["accuracy"], ddof=1))
+
+
+def test_cnn_trains_on_its_pen_variants_too(small):
+    x, y, _, _ = small
+    x, y = x[:300], y[:300]
+    with_pens = train("cnn", x, y, epochs=1, batch_size=100, seed=3, verbose=0)
+    assert models.recipe("cnn").pen_copies == 1
+    assert int(with_pens.model.optimizer.iterations) == 6  # 300 digits + 300 pen variants, batches of 100
+    plain = train("cnn", x, y, epochs=1, batch_size=100, seed=3, verbose=0, augment=False)
+    assert int(plain.model.optimizer.iterations) == 3
+    assert with_pens.epoch_seconds[0] > 0
