@@ -155,7 +155,9 @@ def train(
     gives one explicitly. ``test_data=(x, y)`` scores the test set after every epoch
     (reported, never used for decisions). ``seed`` seeds everything (a recipe is
     built after :func:`mnistlib.config.new_model_session`). Extra ``overrides`` go to
-    :func:`mnistlib.models.build_model`.
+    :func:`mnistlib.models.build_model`. A recipe with ``pen_copies`` (``cnn``) also trains
+    on that many :func:`mnistlib.augment.pen_variants` of each training digit (made after the
+    validation split; not with ``augment=False``).
     """
     from mnistlib import models
     from mnistlib.config import set_seed, tf
