@@ -244,17 +244,20 @@ def _ink_extent(binary: np.ndarray) -> int:
     return int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)
 
 
+def _strokes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Skeleton, distance to the background, and :func:`stroke_width` of a boolean digit."""
+    from skimage.morphology import skeletonize
+
+    skeleton = skeletonize(ink)
+    dist = ndimage.distance_transform_edt(ink)
+    width = float(2.0 * np.median(dist[skeleton]) * BOX / _ink_extent(ink)) if skeleton.any() else 0.0
+    return skeleton, dist, width
+
+
 def stroke_width(binary: np.ndarray) -> float:
     """Typical stroke width of a binary digit in pixels, as if the ink's longest side were 20 px:
     twice the median distance from the skeleton to the background (0.0 without ink)."""
-    from skimage.morphology import skeletonize
-
-    binary = np.asarray(binary) > 0.5
-    skeleton = skeletonize(binary)
-    if not skeleton.any():
-        return 0.0
-    dist = ndimage.distance_transform_edt(binary)
-    return float(2.0 * np.median(dist[skeleton]) * BOX / _ink_extent(binary))
+    return _strokes(np.asarray(binary) > 0.5)[2]
 
 
 def thin_strokes(binary: np.ndarray, width: float = STROKE, max_width: float = MAX_STROKE) -> np.ndarray:
@@ -262,19 +265,17 @@ def thin_strokes(binary: np.ndarray, width: float = STROKE, max_width: float = M
     (px at the 20-px box, see :func:`stroke_width`); the skeleton is kept, so no stroke vanishes.
     Narrower strokes: ``binary`` itself, unchanged. Large images are measured and thinned on a
     copy whose longest side is 8 x 20 px (plenty for a 20-px result, and fast)."""
-    from skimage.morphology import skeletonize
-
     image = np.asarray(binary, dtype=np.float32)
     scale = 8 * BOX / max(image.shape)
     if scale < 1:
         image = _resize_f(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))),
                           Image.BOX)
     ink = image > 0.5
-    current = stroke_width(ink)
+    skeleton, dist, current = _strokes(ink)
     if current <= max_width:
         return binary
     radius = (current - width) / 2.0 * _ink_extent(ink) / BOX  # in the image's own pixels
-    return ((ndimage.distance_transform_edt(ink) > radius) | skeletonize(ink)).astype(np.float32)
+    return ((dist > radius) | skeleton).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- the pipeline
