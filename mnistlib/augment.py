@@ -23,10 +23,16 @@ finer, slanted, squashed, often binarised) and then refitted exactly like a prep
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+from PIL import Image
+from scipy import ndimage
 
 from mnistlib.config import DEFAULT_SEED
 from mnistlib.config import keras as _keras
+from mnistlib.imageprep import fit_and_center
+from mnistlib.inputs import INPUT_SHAPE, check_images
 
 keras = _keras()
 
@@ -149,15 +155,16 @@ def augmentation(
     ``translation`` fractions of the 28-pixel image, ``stroke`` the stroke-width
     strength (see :class:`RandomStrokeWidth`); 0 switches a step off. Empty areas
     are filled with black (0), like the MNIST background. The geometric steps are one
-    :class:`RandomAffine` (a single resampling), then :class:`RandomStrokeWidth`. Used by
-    :func:`mnistlib.models.build_model` and previewed in notebook 03.
+    :class:`RandomAffine` (a single resampling), then :class:`RandomStrokeWidth`.
+    ``seed=None`` (what :func:`mnistlib.recipes.build_model` uses) follows Keras' global seed,
+    set by :func:`mnistlib.config.new_model_session`; an integer fixes the draws (notebook 03's preview).
     """
-    base = DEFAULT_SEED if seed is None else int(seed)
+    seeds = (None, None) if seed is None else (int(seed) + 1, int(seed) + 2)
     layers = []
     if rotation or shear or zoom or translation:
-        layers.append(RandomAffine(rotation, shear, zoom, translation, seed=base + 1))
+        layers.append(RandomAffine(rotation, shear, zoom, translation, seed=seeds[0]))
     if stroke:
-        layers.append(RandomStrokeWidth(stroke, seed=base + 2))
+        layers.append(RandomStrokeWidth(stroke, seed=seeds[1]))
     return keras.Sequential(layers, name=name)
 
 
@@ -174,11 +181,6 @@ def _disk(radius: int) -> np.ndarray:
 
 
 def _pen_variant(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    from PIL import Image
-    from scipy import ndimage
-
-    from mnistlib.imageprep import fit_and_center
-
     n = image.shape[0] * PEN_SCALE
     x = np.asarray(Image.fromarray(np.asarray(image, np.float32), "F").resize((n, n), Image.BILINEAR), np.float32)
     angle = np.deg2rad(rng.uniform(-15.0, 15.0))
@@ -211,15 +213,9 @@ def pen_variants(images, copies: int = 2, seed: int = DEFAULT_SEED, threads: int
     the same ``seed`` gives the same variants (whatever ``threads``). The ``cnn`` recipe adds
     one copy to its training set (notebook 05); about 15 s per 60,000 images on 2 cores.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     x = np.asarray(images)
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
-    if x.ndim == 4:
-        x = x[..., 0]
-    if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise ValueError(f"pen_variants expects (N, 28, 28) digits, not {x.shape}")
-    out = np.empty((copies * len(x), 28, 28, 1), np.float32)
+    x = check_images(x / np.float32(255.0) if x.dtype == np.uint8 else x, name="pen_variants' digits")[..., 0]
+    out = np.empty((copies * len(x), *INPUT_SHAPE), np.float32)
     chunk = 2000
     jobs = [(c, start) for c in range(copies) for start in range(0, len(x), chunk)]
 

@@ -4,19 +4,27 @@ Scaling to ``float32`` in [0, 1], the channel axis, one-hot labels, a stratified
 train/validation split, k-fold splits and a deterministic stratified subset for
 quick runs. Splits come from scikit-learn so they are the ones learners will meet
 elsewhere.
+
+:func:`run_data` is the one "data for this run" helper (notebooks 05 to 07, the CLI,
+:mod:`mnistlib.training`): MNIST, cut to the run profile's size, prepared for the models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from mnistlib.config import DEFAULT_SEED
+from mnistlib.config import DEFAULT_SEED, Profile, profile
+from mnistlib.data import MNIST, load_mnist
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import NUM_CLASSES, check_labels
 
-NUM_CLASSES = 10
+#: The quick profile's subsets are drawn with this seed, whatever seed a model trains with, so
+#: every command of a run (train, evaluate, cv) sees the same images.
+SUBSET_SEED = DEFAULT_SEED
 
 
 def scale(images: np.ndarray) -> np.ndarray:
@@ -40,10 +48,7 @@ def prepare_images(images: np.ndarray) -> np.ndarray:
 
 def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Integer labels ``(N,)`` -> one-hot ``float32 (N, num_classes)``."""
-    labels = np.asarray(labels)
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise MnistlibError(f"labels must lie in 0..{num_classes - 1}")
-    return np.eye(num_classes, dtype=np.float32)[labels]
+    return np.eye(num_classes, dtype=np.float32)[check_labels(labels)]
 
 
 def train_val_split(
@@ -76,18 +81,53 @@ def stratified_subset(y: np.ndarray, n: int | None, seed: int = DEFAULT_SEED) ->
     return np.sort(index)
 
 
-def profile_subset(data, prof=None, seed: int = DEFAULT_SEED):
-    """The :class:`~mnistlib.data.MNIST` cut down to the run profile's sizes (all of it in the full profile)."""
-    from dataclasses import replace
+def profile_subset(data: MNIST, prof: Profile | None = None) -> MNIST:
+    """The :class:`~mnistlib.data.MNIST` cut down to the run profile's sizes (all of it in the full profile).
 
-    from mnistlib.config import profile
-
+    The subsets are stratified and drawn with :data:`SUBSET_SEED`, never with a model's seed."""
     prof = prof or profile()
-    train = stratified_subset(data.y_train, prof.train_size, seed)
-    test = stratified_subset(data.y_test, prof.test_size, seed)
+    train = stratified_subset(data.y_train, prof.train_size, SUBSET_SEED)
+    test = stratified_subset(data.y_test, prof.test_size, SUBSET_SEED)
     if len(train) == len(data.y_train) and len(test) == len(data.y_test):
         return data
     return replace(
         data, x_train=data.x_train[train], y_train=data.y_train[train],
         x_test=data.x_test[test], y_test=data.y_test[test],
     )
+
+
+@dataclass
+class RunData:
+    """The data of one run: model-ready training and test images (:func:`prepare_images`) with their
+    labels, cut to ``profile``'s size. ``raw`` is the :class:`~mnistlib.data.MNIST` it came from (same subset)."""
+
+    profile: Profile
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    raw: MNIST
+
+    @property
+    def train(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x_train, self.y_train
+
+    @property
+    def test(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x_test, self.y_test
+
+    def epochs(self, wanted: int) -> int:
+        """The epochs to run when ``wanted`` are asked for: capped by the profile (2 in the quick one)."""
+        return self.profile.epochs(wanted)
+
+    def __repr__(self) -> str:
+        return (f"RunData({self.profile.name} profile: {len(self.y_train):,} training and "
+                f"{len(self.y_test):,} test images)")
+
+
+def run_data(prof: Profile | None = None, data: MNIST | None = None) -> RunData:
+    """MNIST for this run (notebooks 05 to 07, the CLI): the profile's subset (:func:`profile_subset`),
+    prepared for the models. ``data``: an already loaded :class:`~mnistlib.data.MNIST` (default: load it)."""
+    prof = prof or profile()
+    raw = profile_subset(data if data is not None else load_mnist(), prof)
+    return RunData(prof, prepare_images(raw.x_train), raw.y_train, prepare_images(raw.x_test), raw.y_test, raw)

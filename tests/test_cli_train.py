@@ -31,12 +31,20 @@ def test_train_json_lines_and_saved_model(trained):
     assert card["profile"] == "quick" and card["epochs"] == 1
 
 
-def test_evaluate_reports_the_same_accuracy(trained, mnist_dir):
+def test_evaluate_reports_the_same_accuracy_whatever_the_training_seed(trained, tmp_path, mnist_dir):
     out, lines = trained
     proc = run_cli("evaluate", str(out), "--json", env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["test_accuracy"] == pytest.approx(lines[-1]["test_accuracy"])
+    # a model trained with another seed is scored on the same quick-profile test images
+    other = tmp_path / "seed7.keras"
+    proc = run_cli("train", "--model", "dense_50_sigmoid", "--epochs", "1", "--seed", "7", "--json", "--out",
+                   str(other), env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert proc.returncode == 0, proc.stderr
+    trained_accuracy = json.loads(proc.stdout.splitlines()[-1])["test_accuracy"]
+    proc = run_cli("evaluate", str(other), "--json", env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert json.loads(proc.stdout)["test_accuracy"] == pytest.approx(trained_accuracy)
     assert set(report["per_class"]) == {str(d) for d in range(10)}
     assert {"precision", "recall"} <= set(report["per_class"]["3"])
 
@@ -63,6 +71,26 @@ def test_non_positive_epochs(epochs, tmp_path):
     proc = run_cli("train", "--model", "dense", "--epochs", epochs, "--out", str(tmp_path / "x.keras"))
     assert_one_line_error(proc, 2, "--epochs")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_output_fails_before_any_training(tmp_path, mnist_dir):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    proc = run_cli("train", "--model", "dense_128", "--epochs", "1", "--json", "--out", str(blocker / "m.keras"),
+                   env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert_one_line_error(proc, 2, "cannot save")
+    assert proc.stdout == ""  # not one epoch was trained
+    assert_one_line_error(run_cli("train", "--model", "dense_128", "--out", str(tmp_path / "m.h5")), 2, ".keras")
+
+
+def test_evaluate_names_a_model_that_is_not_a_digit_classifier(tmp_path, mnist_dir):
+    from mnistlib.optim import keras
+
+    inputs = keras.Input((28, 28, 1))
+    five = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(keras.layers.Flatten()(inputs)))
+    five.save(tmp_path / "five.keras")
+    proc = run_cli("evaluate", str(tmp_path / "five.keras"), env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert_one_line_error(proc, 2, "must output 10")
 
 
 def test_missing_and_corrupt_model_files(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from mnistlib import config
 from mnistlib.errors import MnistlibError
 from mnistlib.preprocess import (
-    add_channel, kfold_splits, one_hot, prepare_images, profile_subset, scale, stratified_subset,
+    add_channel, kfold_splits, one_hot, prepare_images, profile_subset, run_data, scale, stratified_subset,
     train_val_split,
 )
 
@@ -70,6 +70,11 @@ def test_profiles(monkeypatch, mnist):
     assert quick.quick and quick.epochs(30) == quick.max_epochs
     small = profile_subset(mnist)
     assert len(small.y_train) == quick.train_size and len(small.y_test) == quick.test_size
+    run = run_data(data=mnist)
+    assert run.profile is quick and run.x_train.shape == (quick.train_size, 28, 28, 1)
+    assert run.x_train.dtype == np.float32 and run.x_test.max() <= 1.0
+    np.testing.assert_array_equal(run.y_test, small.y_test)  # the same subset, whatever seed a model uses
+    assert run.epochs(30) == quick.max_epochs
     monkeypatch.setenv("MNISTLIB_QUICK", "maybe")
     with pytest.raises(MnistlibError, match="MNISTLIB_QUICK"):
         config.profile()

@@ -13,24 +13,18 @@ def register(sub):
 
 
 def run(args) -> int:
-    from mnistlib.config import profile
-    from mnistlib.data import load_mnist
-    from mnistlib.evaluate import evaluate
-    from mnistlib.models import load_model
-    from mnistlib.preprocess import prepare_images, profile_subset
+    from mnistlib.evaluation import evaluate_model_file  # imports TensorFlow: only for this subcommand
 
-    model = load_model(args.model_path)
-    data = profile_subset(load_mnist(), profile())
-    result = evaluate(model, prepare_images(data.x_test), data.y_test)
-    per_class = {str(d): {"precision": result.report[str(d)]["precision"], "recall": result.report[str(d)]["recall"],
-                          "support": int(result.report[str(d)]["support"])} for d in range(10)}
+    result = evaluate_model_file(args.model_path)
+    per_class = {str(d): {"precision": row["precision"], "recall": row["recall"], "support": int(row["support"])}
+                 for d, row in result.per_class().iterrows()}
     if args.json:
-        print(json.dumps({"model_path": str(args.model_path), "test_images": int(len(data.y_test)),
+        print(json.dumps({"model_path": str(args.model_path), "test_images": len(result.labels),
                           "test_accuracy": result.accuracy, "test_loss": result.loss, "errors": result.errors,
                           "per_class": per_class}))
         return 0
     print(f"{args.model_path}: test accuracy {result.accuracy:.4f} ({result.errors} errors in "
-          f"{len(data.y_test):,} images), loss {result.loss:.4f}")
+          f"{len(result.labels):,} images), loss {result.loss:.4f}")
     print("digit  precision  recall  support")
     for d, row in per_class.items():
         print(f"{d:>5}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['support']:7d}")

@@ -2,15 +2,17 @@
 
 Trains a recipe on the 60,000 training images (the stratified subset and capped
 epochs when ``MNISTLIB_QUICK=1``), scores the 10,000 test images after every epoch
-(for learning curves only) and saves ``models/NAME.keras`` plus its JSON card.
-With ``--json``: one object per epoch ``{"epoch", "train_seconds", "test_accuracy"}``,
-then a summary object with ``model_path`` and ``test_accuracy``.
+(for learning curves only) and saves ``models/NAME.keras`` plus its JSON card. The output
+location is checked before training starts. With ``--json``: one object per epoch
+``{"epoch", "train_seconds", "test_accuracy"}``, then a summary object with ``model_path``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+
+from mnistlib.config import DEFAULT_SEED
 
 
 def positive_int(text: str) -> int:
@@ -24,12 +26,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_recipe_argument(parser) -> None:
+    """``--model NAME`` (a recipe of :data:`mnistlib.recipes.RECIPES`) and ``--seed``, shared by train and cv."""
+    parser.add_argument("--model", required=True, metavar="NAME", help="recipe name (see mnistlib.recipes.RECIPES)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+
+
 def register(sub):
     p = sub.add_parser("train", help="train a model recipe and save it under models/")
-    p.add_argument("--model", required=True, metavar="NAME", help="recipe name (see mnistlib.models.RECIPES)")
+    add_recipe_argument(p)
     p.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's)")
     p.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: 42)")
     p.add_argument("--out", metavar="PATH",
                    help="where to save the .keras file (default: models/NAME.keras, build/quick/models/ when quick)")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch, then a summary")
@@ -37,12 +44,7 @@ def register(sub):
 
 
 def run(args) -> int:
-    from mnistlib.config import DEFAULT_SEED
-    from mnistlib.models import recipe
-    from mnistlib.train import train_and_save
-
-    recipe(args.model)  # an unknown name fails before the data is loaded
-    seed = DEFAULT_SEED if args.seed is None else args.seed
+    from mnistlib.training import train_and_save  # imports TensorFlow: only for this subcommand
 
     def report(epoch, seconds, accuracy):
         if args.json:
@@ -52,12 +54,12 @@ def run(args) -> int:
             print(f"epoch {epoch:3d}  {seconds:8.1f} s  test accuracy {accuracy:.4f}", flush=True)
 
     result, path = train_and_save(args.model, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                                  seed=seed, on_epoch=report)
+                                  seed=args.seed, on_epoch=report)
     accuracy = result.test_accuracy[-1]
-    summary = {"model_path": str(path), "recipe": args.model, "test_accuracy": accuracy, "epochs": result.epochs,
-               "train_seconds": round(result.seconds, 3), "seed": seed, "params": int(result.model.count_params())}
     if args.json:
-        print(json.dumps(summary), flush=True)
+        print(json.dumps({"model_path": str(path), "recipe": result.recipe, "test_accuracy": accuracy,
+                          "epochs": result.epochs, "train_seconds": round(result.seconds, 3), "seed": args.seed,
+                          "params": int(result.model.count_params())}), flush=True)
     else:
         print(f"saved {path} (test accuracy {accuracy:.4f}, {result.seconds:.1f} s of training)")
     return 0

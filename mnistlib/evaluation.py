@@ -3,18 +3,24 @@
 :func:`evaluate` returns an :class:`Evaluation`: loss, accuracy, class probabilities,
 predictions, the confusion matrix and classification report (both from
 scikit-learn) and the indices of the misclassified images;
-:func:`most_confused_pairs` lists the (true, predicted) pairs the model mixes up most.
+:func:`most_confused_pairs` lists the (true, predicted) pairs the model mixes up most;
+:func:`evaluate_model_file` scores a saved model on this run's test images (``mnistlib evaluate``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from sklearn.metrics import classification_report, confusion_matrix, log_loss
 
+from mnistlib.config import Profile
 from mnistlib.errors import MnistlibError
-
-CLASSES = list(range(10))
+from mnistlib.inputs import CLASSES, check_images, check_labels, check_model, check_outputs
+from mnistlib.preprocess import run_data
+from mnistlib.saving import load_model
 
 
 @dataclass
@@ -44,8 +50,6 @@ class Evaluation:
 
     def per_class(self):
         """A ``pandas.DataFrame``, one row per digit: precision, recall, f1-score, support."""
-        import pandas as pd
-
         rows = {d: self.report[str(d)] for d in CLASSES}
         table = pd.DataFrame.from_dict(rows, orient="index")
         table.index.name = "digit"
@@ -53,34 +57,30 @@ class Evaluation:
 
 
 def evaluate(model, x, y, batch_size: int = 1000) -> Evaluation:
-    """Score ``model`` on images ``x`` (float32 ``(N, 28, 28, 1)``) with integer labels ``y`` (notebook 06).
+    """Score ``model`` on images ``x`` (model inputs, :mod:`mnistlib.inputs`) with integer labels ``y`` (notebook 06).
 
     The loss is the mean cross-entropy of the predicted probabilities (normalised
     to sum to 1 per image, as Keras does), computed with scikit-learn's ``log_loss``.
     """
-    from sklearn.metrics import classification_report, confusion_matrix, log_loss
-
-    x = np.asarray(x)
-    y = np.asarray(y).astype(np.int64)
-    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
-        raise MnistlibError(f"images must be (N, 28, 28, 1) from prepare_images, not {x.shape}")
-    if len(x) != len(y) or len(y) == 0:
-        raise MnistlibError(f"need the same, non-zero number of images and labels ({len(x)} vs {len(y)})")
-    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    check_model(model)
+    x = check_images(x)
+    y = check_labels(y, len(x))
+    probs = check_outputs(model.predict(x, batch_size=batch_size, verbose=0), len(x)).astype(np.float64)
     normed = np.clip(probs, 1e-7, None)
     normed = normed / normed.sum(axis=1, keepdims=True)
     predictions = probs.argmax(axis=1)
-    names = [str(d) for d in CLASSES]
+    classes = list(CLASSES)
+    names = [str(d) for d in classes]
     return Evaluation(
-        loss=float(log_loss(y, normed, labels=CLASSES)),
+        loss=float(log_loss(y, normed, labels=classes)),
         accuracy=float(np.mean(predictions == y)),
         probabilities=probs.astype(np.float32),
         predictions=predictions,
         labels=y,
-        confusion=confusion_matrix(y, predictions, labels=CLASSES),
-        report=classification_report(y, predictions, labels=CLASSES, target_names=names, output_dict=True,
+        confusion=confusion_matrix(y, predictions, labels=classes),
+        report=classification_report(y, predictions, labels=classes, target_names=names, output_dict=True,
                                      zero_division=0),
-        report_text=classification_report(y, predictions, labels=CLASSES, target_names=names, digits=4,
+        report_text=classification_report(y, predictions, labels=classes, target_names=names, digits=4,
                                           zero_division=0),
         misclassified=np.flatnonzero(predictions != y),
     )
@@ -92,8 +92,6 @@ def most_confused_pairs(cm, n: int = 5):
     Columns ``true``, ``predicted``, ``count``; sorted by count (descending), then by
     true and predicted digit; pairs with a zero count are left out (notebook 06).
     """
-    import pandas as pd
-
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise MnistlibError(f"a confusion matrix is square, not {cm.shape}")
@@ -103,4 +101,13 @@ def most_confused_pairs(cm, n: int = 5):
     return pd.DataFrame(rows[: max(0, int(n))], columns=["true", "predicted", "count"])
 
 
-__all__ = ["Evaluation", "evaluate", "most_confused_pairs"]
+def evaluate_model_file(path: str | os.PathLike, prof: Profile | None = None) -> Evaluation:
+    """Load the model saved at ``path`` and score it on this run's test images (``mnistlib evaluate``).
+
+    The test images are the profile's (all 10,000 in the full profile), the same whatever seed the
+    model was trained with."""
+    model = load_model(path)
+    return evaluate(model, *run_data(prof).test)
+
+
+__all__ = ["Evaluation", "evaluate", "evaluate_model_file", "most_confused_pairs"]

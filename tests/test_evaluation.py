@@ -1,4 +1,4 @@
-"""mnistlib.evaluate: metrics on a real (briefly trained) model, most-confused pairs."""
+"""mnistlib.evaluation: metrics on a real (briefly trained) model, most-confused pairs, bad inputs."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 
+from mnistlib.config import new_model_session
 from mnistlib.errors import MnistlibError
-from mnistlib.evaluate import evaluate, most_confused_pairs
+from mnistlib.evaluation import evaluate, most_confused_pairs
+from mnistlib.optim import keras
 from mnistlib.preprocess import prepare_images
+from mnistlib.training import train_recipe
 
 
 @pytest.fixture(scope="module")
 def scored(mnist):
-    from mnistlib.train import train
-
-    result = train("dense_128", prepare_images(mnist.x_train[:2000]), mnist.y_train[:2000], epochs=1,
-                   batch_size=64, seed=0, verbose=0)
+    new_model_session(0)
+    result = train_recipe("dense_128", prepare_images(mnist.x_train[:2000]), mnist.y_train[:2000], epochs=1,
+                          batch_size=64, seed=0, verbose=0)
     x, y = prepare_images(mnist.x_test[:500]), mnist.y_test[:500]
     return result.model, x, y, evaluate(result.model, x, y)
 
@@ -47,9 +49,17 @@ def test_most_confused_pairs():
         most_confused_pairs(np.zeros((3, 4)))
 
 
-def test_bad_shapes_are_refused(scored):
+def test_bad_inputs_are_refused(scored):
     model, x, y, _ = scored
-    with pytest.raises(MnistlibError):
-        evaluate(model, x[..., 0], y)
-    with pytest.raises(MnistlibError):
+    with pytest.raises(MnistlibError, match="uint8"):
+        evaluate(model, (x * 255).astype(np.uint8), y)
+    with pytest.raises(MnistlibError, match="labels"):
         evaluate(model, x, y[:10])
+
+
+def test_a_model_with_the_wrong_number_of_outputs_is_named_as_such(scored):
+    _, x, y, _ = scored
+    inputs = keras.Input((28, 28, 1))
+    five = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(keras.layers.Flatten()(inputs)))
+    with pytest.raises(MnistlibError, match="must output 10"):
+        evaluate(five, x, y)

@@ -1,0 +1,100 @@
+"""The networks of the course, written with Keras layers (notebook 04_build_models).
+
+Every builder has the same form, ``builder(x, **options) -> outputs``: it takes the input
+tensor (``(N, 28, 28, 1)`` images, possibly already augmented) and returns the output tensor of
+:data:`~mnistlib.inputs.NUM_CLASSES` probabilities. :func:`mnistlib.recipes.build_model` adds the
+``keras.Input``, the recipe's augmentation, and compiles; a recipe names a builder and its
+options, so a new network is one function here and one :class:`~mnistlib.recipes.Recipe`.
+
+From the tutorials this course replaces: :func:`tutorial_dense` and :func:`tutorial_cnn` (with
+``dropout=0.5`` it is the Keras "simple MNIST convnet", the speed reference). This course's own: :func:`dense`
+(a dense network with BatchNorm and dropout) and :func:`convnet` (``cnn_fast`` and ``cnn``).
+"""
+
+from __future__ import annotations
+
+from mnistlib.config import keras as _keras
+from mnistlib.inputs import NUM_CLASSES
+
+keras = _keras()
+layers = keras.layers
+
+
+def classifier(x, activation: str = "softmax"):
+    """The output layer: one unit per digit (softmax probabilities, or independent sigmoids)."""
+    return layers.Dense(NUM_CLASSES, activation=activation, name="probabilities")(x)
+
+
+def _tutorial_convs(x):
+    """Conv32 -> MaxPool -> Conv64 -> MaxPool -> Flatten: the trunk the tutorial CNNs share."""
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    return layers.Flatten()(x)
+
+
+def tutorial_dense(x, units: int = 128, depth: int = 2, output: str = "softmax"):
+    """Flatten, ``depth`` x Dense(``units``, ReLU), then the output layer (``"softmax"`` or ``"sigmoid"``)."""
+    x = layers.Flatten()(x)
+    for _ in range(depth):
+        x = layers.Dense(units, activation="relu")(x)
+    return classifier(x, output)
+
+
+def tutorial_cnn(x, convs: int = 2, dense_units: int = 0, dropout: float = 0.0):
+    """The tutorial CNNs: ``convs == 1``: Conv32 (He init)-Pool, Flatten, Dense(``dense_units``, He init);
+    ``convs == 2``: the Conv32-Pool-Conv64-Pool trunk, then Dense(``dense_units``) and/or Dropout."""
+    if convs == 1:
+        x = layers.Conv2D(32, 3, activation="relu", kernel_initializer="he_uniform")(x)
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Flatten()(x)
+        init = "he_uniform"
+    else:
+        x = _tutorial_convs(x)
+        init = "glorot_uniform"
+    if dense_units:
+        x = layers.Dense(dense_units, activation="relu", kernel_initializer=init)(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return classifier(x)
+
+
+def dense_bn_relu(x, units: int, momentum: float = 0.99):
+    """Dense without bias -> BatchNorm -> ReLU (the BatchNorm shift replaces the bias)."""
+    x = layers.Dense(units, use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=momentum)(x)
+    return layers.Activation("relu")(x)
+
+
+def dense(x, units: int = 512, depth: int = 2, dropout: float = 0.2):
+    """Flatten, ``depth`` x (Dense-BatchNorm-ReLU, Dropout), softmax: the course's dense network."""
+    x = layers.Flatten()(x)
+    for _ in range(depth):
+        x = layers.Dropout(dropout)(dense_bn_relu(x, units))
+    return classifier(x)
+
+
+def conv_block(x, filters: int, kernel: int = 3, batch_norm: bool = False, momentum: float = 0.9):
+    """Conv (same padding) -> [BatchNorm] -> ReLU -> MaxPool 2x2 (BatchNorm on conv maps is slow on a CPU)."""
+    if batch_norm:
+        x = layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=momentum)(x)
+        x = layers.Activation("relu")(x)
+    else:
+        x = layers.Conv2D(filters, kernel, padding="same", activation="relu")(x)
+    return layers.MaxPooling2D(2)(x)
+
+
+def convnet(x, widths=(32, 64), kernel: int = 3, dense_units: int = 128, dropout: float = 0.0,
+            conv_batch_norm: bool = False, momentum: float = 0.9):
+    """One :func:`conv_block` per width, Flatten, Dense-BatchNorm-ReLU, [Dropout], softmax (``cnn_fast``, ``cnn``)."""
+    for width in widths:
+        x = conv_block(x, width, kernel, conv_batch_norm, momentum)
+    x = dense_bn_relu(layers.Flatten()(x), dense_units, momentum)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return classifier(x)
+
+
+__all__ = ["classifier", "conv_block", "convnet", "dense", "dense_bn_relu", "tutorial_cnn",
+           "tutorial_dense"]

@@ -1,0 +1,110 @@
+"""How a network learns: learning-rate schedules, the loss and the optimizer (notebook 05_train).
+
+* :class:`OneCycle`: warm the learning rate up linearly, then anneal it with a cosine;
+  :func:`make_schedule` names the schedules a recipe can ask for.
+* :class:`SmoothedSparseCrossentropy`: cross-entropy for integer labels with label smoothing
+  (Keras' sparse loss has no such option).
+* :func:`make_optimizer` and :func:`compile_model`: the optimizer a recipe names, and the one
+  ``compile`` call every model of the course goes through (integer labels, accuracy).
+"""
+
+from __future__ import annotations
+
+import math
+
+from mnistlib.config import keras as _keras
+from mnistlib.errors import MnistlibError
+from mnistlib.inputs import check_model
+
+keras = _keras()
+
+#: The learning-rate schedules a recipe may name (``None`` means a constant rate).
+SCHEDULES = ("onecycle", "cosine", "constant")
+#: The optimizers a recipe may name.
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@keras.saving.register_keras_serializable(package="mnistlib")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """One-cycle learning rate: linear warm-up to ``peak`` over ``warmup`` of the steps, then cosine to ``floor``."""
+
+    def __init__(self, peak: float, total_steps: int, warmup: float = 0.2, floor: float = 0.0):
+        self.peak = float(peak)
+        self.total_steps = int(total_steps)
+        self.warmup = float(warmup)
+        self.floor = float(floor)
+
+    def __call__(self, step):
+        ops = keras.ops
+        step = ops.cast(step, "float32")
+        total = float(max(1, self.total_steps))
+        up = max(1.0, self.warmup * total)
+        warm = self.peak * (step + 1.0) / up
+        progress = ops.clip((step - up) / max(1.0, total - up), 0.0, 1.0)
+        cos = self.floor + 0.5 * (self.peak - self.floor) * (1.0 + ops.cos(math.pi * progress))
+        return ops.where(step < up, warm, cos)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup, "floor": self.floor}
+
+
+def make_schedule(kind: str | None, peak: float, total_steps: int):
+    """``"onecycle"``, ``"cosine"`` or ``None``/``"constant"`` -> a Keras learning-rate schedule (or the float)."""
+    if kind in (None, "constant"):
+        return float(peak)
+    if kind == "onecycle":
+        return OneCycle(peak, total_steps)
+    if kind == "cosine":
+        return keras.optimizers.schedules.CosineDecay(float(peak), max(1, int(total_steps)))
+    raise MnistlibError(f"unknown learning-rate schedule {kind!r}; use one of: {', '.join(SCHEDULES)}")
+
+
+@keras.saving.register_keras_serializable(package="mnistlib")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy for integer labels with label smoothing (Keras' sparse loss has none).
+
+    The true class gets ``1 - s + s/10`` and every other class ``s/10``: the model is not pushed
+    to infinite confidence, which helps a short training generalise (``cnn_fast``).
+    """
+
+    def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(onehot, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return super().get_config() | {"label_smoothing": self.label_smoothing}
+
+
+def make_loss(label_smoothing: float = 0.0):
+    """Sparse categorical cross-entropy, or :class:`SmoothedSparseCrossentropy` when ``label_smoothing`` > 0."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise MnistlibError(f"label smoothing must be in [0, 1), not {label_smoothing}")
+    return SmoothedSparseCrossentropy(label_smoothing) if label_smoothing else keras.losses.SparseCategoricalCrossentropy()
+
+
+def make_optimizer(kind: str, learning_rate):
+    """A fresh Keras optimizer of ``kind`` (see :data:`OPTIMIZERS`) with ``learning_rate`` (float or schedule)."""
+    if kind == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if kind == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4)
+    if kind == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    raise MnistlibError(f"unknown optimizer {kind!r}; use one of: {', '.join(OPTIMIZERS)}")
+
+
+def compile_model(model, optimizer, *, label_smoothing: float = 0.0, jit_compile: bool = False):
+    """``model.compile`` for integer labels 0..9 with accuracy as the metric; returns the model."""
+    check_model(model, what=f"model {model.name!r}")
+    model.compile(optimizer=optimizer, loss=make_loss(label_smoothing), metrics=["accuracy"],
+                  jit_compile=jit_compile)
+    return model
+
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "OneCycle", "SmoothedSparseCrossentropy", "compile_model", "make_loss",
+           "make_optimizer", "make_schedule"]

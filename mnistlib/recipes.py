@@ -1,0 +1,202 @@
+"""Model recipes as data, and the one function that builds them (notebook 04_build_models).
+
+A :class:`Recipe` says what to build (a builder from :mod:`mnistlib.networks` and its
+options, whether to put :func:`mnistlib.augment.augmentation` in front) and how to train it
+(optimizer, learning rate and schedule, label smoothing, epochs, batch size, extra pen-variant
+digits). :data:`RECIPES` is the one registry; :func:`get_recipe` looks a name up,
+:func:`register_recipe` adds one, :func:`build_model` turns a recipe into a compiled Keras model.
+No code anywhere tests a recipe's name: a new model is a new :class:`Recipe`.
+
+Recipes from the tutorials this course replaces, kept for comparison: ``keras_example`` (the
+Keras "simple MNIST convnet", the speed reference), ``dense_128``, ``dense_50_sigmoid``,
+``cnn_basic``, ``cnn_small``, ``cnn_dense64``. This course's own: ``dense`` (best dense
+network), ``cnn_fast`` (fastest to 99 %) and ``cnn`` (best single model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from mnistlib import networks
+from mnistlib.augment import DEFAULTS as AUGMENT_DEFAULTS
+from mnistlib.augment import augmentation
+from mnistlib.config import keras as _keras
+from mnistlib.errors import MnistlibError
+from mnistlib.inputs import INPUT_SHAPE
+from mnistlib.optim import OPTIMIZERS, SCHEDULES, compile_model, make_optimizer, make_schedule
+
+keras = _keras()
+
+#: The number of MNIST training images: what a recipe's schedule is laid out for unless told otherwise.
+TRAIN_SIZE = 60_000
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named model: what to build and how to train it. Pure data; :func:`build_model` builds it.
+
+    ``network(x, **options)`` returns the output tensor for input ``x`` (:mod:`mnistlib.networks`).
+    ``augment``: strengths for :func:`mnistlib.augment.augmentation` (``{}`` = its defaults),
+    or ``None`` for no augmentation layers. ``schedule``: ``"onecycle"``, ``"cosine"`` or ``None``
+    (constant ``learning_rate``). ``pen_copies``: pen variants of each training digit added to
+    the training set (:func:`mnistlib.augment.pen_variants`, made by
+    :func:`mnistlib.training.train_recipe`). ``params``: the documented parameter count (``None``
+    once the network's options are changed).
+    """
+
+    name: str
+    description: str
+    network: Callable
+    options: Mapping = field(default_factory=dict)
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    schedule: str | None = None
+    label_smoothing: float = 0.0
+    epochs: int = 10
+    batch_size: int = 128
+    augment: Mapping | None = None
+    pen_copies: int = 0
+    params: int | None = None
+
+    def __post_init__(self):
+        where = f"recipe {self.name!r}"
+        self.check_options(self.options)
+        if self.optimizer not in OPTIMIZERS:
+            raise MnistlibError(f"{where}: unknown optimizer {self.optimizer!r}; use one of: {', '.join(OPTIMIZERS)}")
+        if self.schedule is not None and self.schedule not in SCHEDULES:
+            raise MnistlibError(f"{where}: unknown schedule {self.schedule!r}; use one of: {', '.join(SCHEDULES)}")
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise MnistlibError(f"{where}: {name} must be a positive integer, not {value!r}")
+        if not (isinstance(self.pen_copies, int) and self.pen_copies >= 0):
+            raise MnistlibError(f"{where}: pen_copies must be a whole number >= 0, not {self.pen_copies!r}")
+        if not self.learning_rate > 0:
+            raise MnistlibError(f"{where}: learning_rate must be positive, not {self.learning_rate!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise MnistlibError(f"{where}: label_smoothing must be in [0, 1), not {self.label_smoothing!r}")
+        if self.augment is not None:
+            unknown = sorted(set(self.augment) - set(AUGMENT_DEFAULTS))
+            if unknown:
+                raise MnistlibError(f"{where}: unknown augmentation setting(s) {', '.join(unknown)}; "
+                                    f"use: {', '.join(AUGMENT_DEFAULTS)}")
+
+    def network_options(self) -> dict:
+        """Every option the network takes, with the value this recipe uses (its own, else the default)."""
+        params = list(inspect.signature(self.network).parameters.values())[1:]
+        return {p.name: self.options.get(p.name, p.default) for p in params}
+
+    def check_options(self, options: Mapping) -> None:
+        """Refuse options the network does not take, naming the ones it does (checked on the signature)."""
+        accepted = list(inspect.signature(self.network).parameters)[1:]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise MnistlibError(f"recipe {self.name!r}: its network {self.network.__name__} has no option "
+                                f"{', '.join(map(repr, unknown))}; its options are: {', '.join(accepted) or 'none'}")
+
+    def replace(self, **changes) -> Recipe:
+        """A copy with some settings changed: recipe fields (``epochs=3``, ``learning_rate=1e-3``,
+        ``augment=None``, ...) or network options (``widths=(16, 32)``, ``dropout=0.5``, ...)."""
+        fields = {f.name for f in dataclasses.fields(self)}
+        options = {k: changes.pop(k) for k in list(changes) if k not in fields}
+        self.check_options(options)
+        if options:
+            changes["options"] = {**self.options, **options}
+            changes.setdefault("params", None)
+        return dataclasses.replace(self, **changes)
+
+    def steps_per_epoch(self, train_size: int = TRAIN_SIZE, batch_size: int | None = None) -> int:
+        """Optimizer steps in one epoch over ``train_size`` digits plus their pen variants."""
+        return math.ceil(train_size * (1 + self.pen_copies) / (batch_size or self.batch_size))
+
+    def summary(self) -> dict:
+        """The recipe as a flat dict (notebook 04 shows them as a table)."""
+        return {"recipe": self.name, "network": self.network.__name__, "params": self.params,
+                "optimizer": self.optimizer, "learning_rate": self.learning_rate, "schedule": self.schedule or "constant",
+                "label_smoothing": self.label_smoothing, "epochs": self.epochs, "batch_size": self.batch_size,
+                "augment": self.augment is not None, "pen_copies": self.pen_copies, "description": self.description}
+
+
+#: The registry: recipe name -> :class:`Recipe` (what ``mnistlib train --model`` accepts).
+RECIPES: dict[str, Recipe] = {}
+
+
+def register_recipe(recipe: Recipe, *, replace: bool = False) -> Recipe:
+    """Add ``recipe`` to :data:`RECIPES` (``replace=True`` to redefine a name); returns it."""
+    if recipe.name in RECIPES and not replace:
+        raise MnistlibError(f"a recipe called {recipe.name!r} exists; pass replace=True to redefine it")
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def get_recipe(recipe: str | Recipe) -> Recipe:
+    """The :class:`Recipe` called ``recipe`` (a Recipe is returned as it is); unknown names list the valid ones."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    try:
+        return RECIPES[recipe]
+    except (KeyError, TypeError):
+        raise MnistlibError(f"unknown model {recipe!r}; choose one of: {', '.join(RECIPES)}") from None
+
+
+def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: int | None = None,
+                batch_size: int | None = None):
+    """Build and compile ``recipe`` (a name or a :class:`Recipe`) (notebook 04).
+
+    Input ``(28, 28, 1)`` -> the recipe's augmentation (active only in training) -> its network;
+    compiled with its optimizer, loss and learning-rate schedule. A schedule is laid out over
+    ``epochs`` x :meth:`Recipe.steps_per_epoch` steps (by default the recipe's own epochs over the
+    60,000 training digits and their pen variants), which is exactly what
+    :func:`mnistlib.training.train_recipe` passes for the data it trains on. Weights and
+    augmentation follow Keras' global seed: call :func:`mnistlib.config.new_model_session` first.
+    """
+    rec = get_recipe(recipe)
+    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
+    x = augmentation(**rec.augment)(inputs) if rec.augment is not None else inputs
+    model = keras.Model(inputs, rec.network(x, **rec.options), name=rec.name)
+    steps = (epochs or rec.epochs) * rec.steps_per_epoch(train_size, batch_size)
+    learning_rate = make_schedule(rec.schedule, rec.learning_rate, steps)
+    return compile_model(model, make_optimizer(rec.optimizer, learning_rate), label_smoothing=rec.label_smoothing)
+
+
+def recipe_table():
+    """:data:`RECIPES` as a ``pandas.DataFrame``, one row per recipe (notebook 04)."""
+    import pandas as pd  # only this table needs pandas here
+
+    return pd.DataFrame([r.summary() for r in RECIPES.values()]).set_index("recipe")
+
+
+for _recipe in (
+    Recipe("keras_example", "Keras 'simple MNIST convnet': conv32-conv64, dropout 0.5, Adam, batch 128 "
+           "(the speed reference)", networks.tutorial_cnn, {"dropout": 0.5}, epochs=15, params=34_826),
+    Recipe("dense_128", "Flatten -> 128 -> 128 -> softmax, Adam (tutorial dense network)",
+           networks.tutorial_dense, {"units": 128}, batch_size=32, params=118_282),
+    Recipe("dense_50_sigmoid", "Flatten -> 50 -> 50 -> ten sigmoids, Adam (tutorial: a sigmoid output layer)",
+           networks.tutorial_dense, {"units": 50, "output": "sigmoid"}, batch_size=32, params=42_310),
+    Recipe("cnn_basic", "Conv32 -> MaxPool -> Dense 100 -> softmax, SGD lr 0.01 momentum 0.9, He init (tutorial CNN)",
+           networks.tutorial_cnn, {"convs": 1, "dense_units": 100}, optimizer="sgd", learning_rate=1e-2,
+           batch_size=32, params=542_230),
+    Recipe("cnn_small", "Conv32 -> MaxPool -> Conv64 -> MaxPool -> Dropout 0.3 -> softmax, Adam",
+           networks.tutorial_cnn, {"dropout": 0.3}, params=34_826),
+    Recipe("cnn_dense64", "Conv32 -> MaxPool -> Conv64 -> MaxPool -> Dense 64 -> softmax, Adam",
+           networks.tutorial_cnn, {"dense_units": 64}, params=121_930),
+    Recipe("dense", "best dense network: 2 x (Dense 512 + BatchNorm + ReLU + Dropout 0.2), one-cycle Adam 3e-3, "
+           "batch 256, 12 epochs", networks.dense, {}, learning_rate=3e-3, schedule="onecycle", epochs=12,
+           batch_size=256, params=672_778),
+    Recipe("cnn_fast", "fastest to 99 %: Conv16 5x5-Pool, Conv32 5x5-Pool (no BatchNorm on conv maps: slow on a "
+           "CPU), Dense 128-BN, softmax; label smoothing 0.1, one-cycle Adam 5e-3, batch 128, 1 epoch",
+           networks.convnet, {"widths": (16, 32), "kernel": 5}, learning_rate=5e-3, schedule="onecycle",
+           label_smoothing=0.1, epochs=1, params=215_754),
+    Recipe("cnn", "best single model: augmentation (rotation, shear, zoom, shift, stroke width) and one pen variant "
+           "per training digit; Conv32-Pool, Conv64-Pool, Dense 128-BN, Dropout 0.25; one-cycle Adam 3e-3, "
+           "batch 128, 10 epochs", networks.convnet, {"dropout": 0.25}, learning_rate=3e-3, schedule="onecycle",
+           augment={}, pen_copies=1, params=422_026),
+):
+    register_recipe(_recipe)
+
+
+__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "get_recipe", "recipe_table", "register_recipe"]

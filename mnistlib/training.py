@@ -1,0 +1,298 @@
+"""Training, timing and k-fold cross-validation (notebook 05_train).
+
+Two levels, one path:
+
+* :func:`fit` fits a compiled Keras model and times it. It never recompiles: the model keeps
+  the optimizer, loss and metrics you gave it.
+* :func:`train_recipe` trains a :class:`~mnistlib.recipes.Recipe`: it holds out a validation
+  split if asked, adds the recipe's pen variants, builds the model with the schedule laid out
+  for exactly that data (:func:`mnistlib.recipes.build_model`), then calls :func:`fit`.
+
+Weights and augmentation follow Keras' global seed: call
+:func:`mnistlib.config.new_model_session` once before each model. The ``seed`` arguments here
+seed only the data's randomness (validation split, pen variants, k-fold split).
+
+:func:`cross_validate` scores a recipe on stratified folds of the training set (each fold a fresh
+model session) and :func:`cv_summary` gives mean ± sd. :func:`train_and_save`, :func:`run_cross_validation`
+and :func:`load_or_train` are the whole-run helpers of the CLI and notebooks 06 and 07.
+Training runs under the current ``tf.distribute`` strategy, so the same code uses several GPUs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from mnistlib.augment import pen_variants
+from mnistlib.config import DEFAULT_SEED, MODELS_DIR, Profile, new_model_session, profile
+from mnistlib.config import keras as _keras
+from mnistlib.config import tf as _tf
+from mnistlib.errors import MnistlibError
+from mnistlib.evaluation import evaluate
+from mnistlib.inputs import check_images, check_labels
+from mnistlib.preprocess import kfold_splits, run_data, train_val_split
+from mnistlib.recipes import Recipe, build_model, get_recipe
+from mnistlib.saving import check_output_path, load_model, save_model
+
+keras = _keras()
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` and :func:`train_recipe` return.
+
+    ``history``: Keras' per-epoch metrics (``loss``, ``accuracy``, ``val_*``);
+    ``epoch_seconds``: training wall time of each epoch (validation and test evaluation
+    excluded; the first epoch includes making the recipe's pen variants); ``test_accuracy``:
+    accuracy on ``test_data`` after each epoch (empty without it; for learning curves, never
+    for decisions); ``total_seconds``: wall time of the whole call; ``model``: the trained model.
+    """
+
+    model: object
+    history: dict[str, list[float]]
+    epoch_seconds: list[float]
+    test_accuracy: list[float] = field(default_factory=list)
+    total_seconds: float = 0.0
+    recipe: str | None = None
+    epochs: int = 0
+    batch_size: int = 0
+    train_images: int = 0
+
+    @property
+    def train_seconds(self) -> list[float]:
+        """Cumulative training seconds after each epoch."""
+        return list(np.cumsum(self.epoch_seconds).round(3))
+
+    @property
+    def seconds(self) -> float:
+        """Total training seconds (evaluation excluded)."""
+        return float(sum(self.epoch_seconds))
+
+    def epochs_table(self) -> pd.DataFrame:
+        """One row per epoch: the history, cumulative training seconds and test accuracy."""
+        table = pd.DataFrame(self.history)
+        table.insert(0, "epoch", np.arange(1, len(self.epoch_seconds) + 1))
+        table["train_seconds"] = self.train_seconds
+        if self.test_accuracy:
+            table["test_accuracy"] = self.test_accuracy
+        return table
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Times each epoch's training (Keras' validation pass excluded) and, optionally, scores a test set.
+
+    ``on_epoch`` (if given) is called as ``on_epoch(epoch, cumulative_train_seconds,
+    test_accuracy_or_None)`` after each epoch (``mnistlib train`` prints a line with it).
+    """
+
+    def __init__(self, test_data=None, batch_size: int = 1000, on_epoch: Callable | None = None,
+                 prep_seconds: float = 0.0):
+        super().__init__()
+        self.prep_seconds = prep_seconds  # added to the first epoch (training data made for it)
+        self.test_data = test_data
+        self.batch_size = batch_size
+        self.on_epoch = on_epoch
+        self.epoch_seconds: list[float] = []
+        self.test_accuracy: list[float] = []
+        self._start = self._val_start = self._val = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._val = 0.0
+        self._start = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        self._val_start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self._val += time.perf_counter() - self._val_start
+
+    def on_epoch_end(self, epoch, logs=None):
+        extra = self.prep_seconds if not self.epoch_seconds else 0.0
+        self.epoch_seconds.append(time.perf_counter() - self._start - self._val + extra)
+        accuracy = None
+        if self.test_data is not None:
+            x, y = self.test_data
+            probs = self.model.predict(x, batch_size=self.batch_size, verbose=0)
+            accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
+            self.test_accuracy.append(accuracy)
+            if logs is not None:
+                logs["test_accuracy"] = accuracy
+        if self.on_epoch is not None:
+            self.on_epoch(epoch + 1, float(sum(self.epoch_seconds)), accuracy)
+
+
+def _checked(data, what: str):
+    x, y = data
+    x = check_images(x, name=f"{what} images")
+    return x, check_labels(y, len(x), name=f"{what} labels")
+
+
+def _positive(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise MnistlibError(f"{what} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def fit(model, x, y, *, epochs: int = 5, batch_size: int = 128, validation_data=None, test_data=None,
+        callbacks: Sequence = (), on_epoch: Callable | None = None, verbose: int = 2,
+        prep_seconds: float = 0.0) -> TrainResult:
+    """``model.fit`` on images ``x`` and integer labels ``y``, timed epoch by epoch (notebook 05).
+
+    ``model`` must be compiled; it is trained as it is (its optimizer, loss and metrics are
+    kept). ``validation_data=(x, y)`` is scored by Keras after each epoch (``val_*`` in the
+    history); ``test_data=(x, y)`` is scored too, for learning curves only. ``prep_seconds``:
+    time spent making the training data, counted in the first epoch.
+    """
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+        raise MnistlibError("compile the model before fitting it (model.compile or mnistlib.recipes.build_model)")
+    x, y = _checked((x, y), "training")
+    epochs, batch_size = _positive(epochs, "epochs"), _positive(batch_size, "batch size")
+    validation_data = _checked(validation_data, "validation") if validation_data is not None else None
+    test_data = _checked(test_data, "test") if test_data is not None else None
+    start = time.perf_counter()
+    timer = EpochTimer(test_data, on_epoch=on_epoch, prep_seconds=prep_seconds)
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, validation_data=validation_data,
+                        callbacks=[timer, *callbacks], verbose=verbose)
+    return TrainResult(
+        model=model,
+        history={k: [float(v) for v in vals] for k, vals in history.history.items() if k != "test_accuracy"},
+        epoch_seconds=[round(s, 4) for s in timer.epoch_seconds], test_accuracy=timer.test_accuracy,
+        total_seconds=time.perf_counter() - start + prep_seconds, recipe=model.name, epochs=epochs,
+        batch_size=batch_size, train_images=len(x),
+    )
+
+
+def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch_size: int | None = None,
+                 seed: int = DEFAULT_SEED, validation_split: float = 0.0, validation_data=None, test_data=None,
+                 callbacks: Sequence = (), on_epoch: Callable | None = None, verbose: int = 2) -> TrainResult:
+    """Train ``recipe`` (a name or a :class:`~mnistlib.recipes.Recipe`) on ``x``, ``y`` (notebook 05).
+
+    ``epochs`` and ``batch_size`` default to the recipe's (change anything else with
+    ``recipe.replace(...)``). ``validation_split`` holds out a stratified fraction of ``x``
+    (:func:`mnistlib.preprocess.train_val_split`, seeded by ``seed``); ``validation_data`` gives
+    one explicitly. The recipe's pen variants (seeded by ``seed``) are made from what is left
+    and added to it; then :func:`mnistlib.recipes.build_model` lays the schedule out over exactly
+    these digits and :func:`fit` trains. Call :func:`mnistlib.config.new_model_session` first.
+    """
+    rec = get_recipe(recipe)
+    epochs = _positive(epochs if epochs is not None else rec.epochs, "epochs")
+    batch_size = _positive(batch_size if batch_size is not None else rec.batch_size, "batch size")
+    x, y = _checked((x, y), "training")
+    if validation_split and validation_data is not None:
+        raise MnistlibError("give validation_split or validation_data, not both")
+    if validation_split:
+        x, x_val, y, y_val = train_val_split(x, y, validation_split, seed)
+        validation_data = (x_val, y_val)
+    n_digits = len(x)
+    prep = time.perf_counter()
+    if rec.pen_copies:
+        x = np.concatenate([x, pen_variants(x, rec.pen_copies, seed=seed)])
+        y = np.tile(y, rec.pen_copies + 1)
+    prep = time.perf_counter() - prep
+    with _tf().distribute.get_strategy().scope():
+        model = build_model(rec, train_size=n_digits, epochs=epochs, batch_size=batch_size)
+    return fit(model, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+               test_data=test_data, callbacks=callbacks, on_epoch=on_epoch, verbose=verbose, prep_seconds=prep)
+
+
+def cross_validate(recipe: str | Recipe, x, y, k: int = 5, *, epochs: int | None = None,
+                   batch_size: int | None = None, seed: int = DEFAULT_SEED, progress: bool = True) -> pd.DataFrame:
+    """Stratified k-fold cross-validation of ``recipe`` on ``x``, ``y`` (notebook 05).
+
+    Each fold starts a fresh model session seeded with ``seed``, trains on k-1 parts and scores
+    the held-out part with :func:`mnistlib.evaluation.evaluate`. Returns one row per fold:
+    ``fold``, ``accuracy``, ``loss`` (plain cross-entropy), ``seconds`` (training), ``n_train``,
+    ``n_val``; :func:`cv_summary` turns it into mean ± sd. A tqdm bar shows the folds.
+    """
+    rec = get_recipe(recipe)
+    x, y = _checked((x, y), "training")
+    rows = []
+    folds = list(kfold_splits(y, k=int(k), seed=seed))
+    for fold, (tr, va) in enumerate(tqdm(folds, desc=f"{rec.name} {k}-fold CV", unit="fold",
+                                         disable=not progress), start=1):
+        new_model_session(seed)
+        result = train_recipe(rec, x[tr], y[tr], epochs=epochs, batch_size=batch_size, seed=seed, verbose=0)
+        scores = evaluate(result.model, x[va], y[va])
+        rows.append({"fold": fold, "accuracy": scores.accuracy, "loss": scores.loss,
+                     "seconds": round(result.seconds, 3), "n_train": len(tr), "n_val": len(va)})
+    return pd.DataFrame(rows)
+
+
+def cv_summary(table: pd.DataFrame) -> dict[str, float]:
+    """Mean and sample standard deviation of a :func:`cross_validate` table's accuracy and loss."""
+    sd = (lambda s: float(s.std(ddof=1))) if len(table) > 1 else (lambda s: 0.0)
+    return {"folds": int(len(table)), "accuracy_mean": float(table["accuracy"].mean()),
+            "accuracy_sd": sd(table["accuracy"]), "loss_mean": float(table["loss"].mean()), "loss_sd": sd(table["loss"])}
+
+
+def run_cross_validation(recipe: str | Recipe, *, folds: int | None = None, epochs: int | None = None,
+                         seed: int = DEFAULT_SEED, progress: bool = True, prof: Profile | None = None):
+    """:func:`cross_validate` on this run's training images (``mnistlib cv``): ``folds`` defaults to the
+    profile's, ``epochs`` to the recipe's (capped by the profile). Returns the table and its summary."""
+    rec = get_recipe(recipe)
+    data = run_data(prof)
+    folds = data.profile.folds if folds is None else folds
+    if folds < 2:
+        raise MnistlibError(f"k-fold cross-validation needs at least 2 folds, not {folds}")
+    table = cross_validate(rec, *data.train, k=folds, epochs=data.epochs(epochs or rec.epochs), seed=seed,
+                           progress=progress)
+    return table, cv_summary(table)
+
+
+def _save_or_rescue(model, out: Path, card: dict) -> Path:
+    """Save; if that fails after all, save to the temporary folder instead and say where (no training is lost)."""
+    try:
+        return save_model(model, out, card)
+    except Exception as first:  # noqa: BLE001 - whatever went wrong, keep the trained model
+        rescue = Path(tempfile.mkdtemp(prefix="mnistlib-")) / out.name
+        save_model(model, rescue, card)
+        raise MnistlibError(f"could not save the model to {out} ({' '.join(str(first).split())}); "
+                            f"the trained model was saved to {rescue} instead") from None
+
+
+def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None, batch_size: int | None = None,
+                   seed: int = DEFAULT_SEED, on_epoch: Callable | None = None, verbose: int = 0,
+                   prof: Profile | None = None) -> tuple[TrainResult, Path]:
+    """Train ``recipe`` on this run's training images and save it with its card (``mnistlib train``).
+
+    Checks that ``out`` (default ``<profile models folder>/<name>.keras``) can be written
+    *before* training, starts one model session with ``seed``, scores the test images after each
+    epoch (reported, never used for decisions). Returns the :class:`TrainResult` and the path.
+    """
+    rec = get_recipe(recipe)
+    prof = prof or profile()
+    out = check_output_path(out if out is not None else prof.models_dir / f"{rec.name}.keras")
+    data = run_data(prof)
+    epochs = data.epochs(epochs or rec.epochs)
+    new_model_session(seed)
+    result = train_recipe(rec, *data.train, epochs=epochs, batch_size=batch_size, seed=seed, test_data=data.test,
+                          on_epoch=on_epoch, verbose=verbose)
+    path = _save_or_rescue(result.model, out, {
+        "recipe": rec.name, "seed": seed, "epochs": epochs, "batch_size": result.batch_size,
+        "test_accuracy": result.test_accuracy[-1], "train_seconds": round(result.seconds, 3),
+        "profile": prof.name, "train_images": len(data.y_train), "test_images": len(data.y_test),
+    })
+    return result, path
+
+
+def load_or_train(name: str, seed: int = DEFAULT_SEED, prof: Profile | None = None):
+    """The saved model ``name`` (notebooks 06, 07): the profile's models folder first, then ``models/``;
+    when neither has it, train it now with :func:`train_and_save` (so each notebook runs on its own)."""
+    prof = prof or profile()
+    for folder in dict.fromkeys((prof.models_dir, MODELS_DIR)):
+        path = folder / f"{name}.keras"
+        if path.is_file():
+            return load_model(path)
+    print(f"no saved {name!r} model: training it now ({prof.name} profile)")
+    return train_and_save(name, seed=seed, prof=prof, verbose=2)[0].model
+
+
+__all__ = ["EpochTimer", "TrainResult", "cross_validate", "cv_summary", "fit", "load_or_train",
+           "run_cross_validation", "train_and_save", "train_recipe"]

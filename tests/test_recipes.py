@@ -1,0 +1,184 @@
+"""mnistlib.recipes, networks and optim: recipes as data, parameter counts, schedules, the loss."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlib import networks
+from mnistlib.config import new_model_session
+from mnistlib.errors import MnistlibError
+from mnistlib.optim import OneCycle, SmoothedSparseCrossentropy, keras
+from mnistlib.preprocess import prepare_images
+from mnistlib.recipes import RECIPES, TRAIN_SIZE, Recipe, build_model, get_recipe, recipe_table
+
+
+def dense(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def conv(k, c_in, c_out):
+    return k * k * c_in * c_out + c_out
+
+
+# Parameter counts worked out by hand from the layer sizes (not read back from Keras).
+HAND_COUNTED = {
+    "dense_128": dense(784, 128) + dense(128, 128) + dense(128, 10),
+    "dense_50_sigmoid": dense(784, 50) + dense(50, 50) + dense(50, 10),
+    "cnn_basic": conv(3, 1, 32) + dense(13 * 13 * 32, 100) + dense(100, 10),
+    "cnn_small": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 10),
+    "cnn_dense64": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 64) + dense(64, 10),
+    "keras_example": conv(3, 1, 32) + conv(3, 32, 64) + dense(5 * 5 * 64, 10),
+    # this course's recipes: bias-free dense layers followed by BatchNorm (4 numbers per unit);
+    # the CNNs' conv layers have biases and no BatchNorm (the slowest layer on a CPU)
+    "dense": 784 * 512 + 4 * 512 + 512 * 512 + 4 * 512 + dense(512, 10),
+    "cnn_fast": conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 128 + 4 * 128 + dense(128, 10),
+    "cnn": conv(3, 1, 32) + conv(3, 32, 64) + 7 * 7 * 64 * 128 + 4 * 128 + dense(128, 10),
+}
+
+
+def test_every_recipe_is_hand_counted():
+    assert set(RECIPES) == set(HAND_COUNTED)
+
+
+@pytest.mark.parametrize("name", list(HAND_COUNTED))
+def test_every_recipe_builds_with_its_documented_parameter_count(name):
+    new_model_session(0)
+    model = build_model(name)
+    assert model.count_params() == HAND_COUNTED[name]  # what Keras built
+    assert RECIPES[name].params == HAND_COUNTED[name]  # what the recipe documents
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    assert model.name == name and model.optimizer is not None and model.compiled
+
+
+def test_outputs_are_class_probabilities(mnist):
+    x = prepare_images(mnist.x_test[:8])
+    new_model_session(0)
+    probs = build_model("cnn_fast").predict(x, verbose=0)
+    assert probs.shape == (8, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_recipe_lists_the_valid_names():
+    with pytest.raises(MnistlibError) as info:
+        build_model("resnet")
+    assert "resnet" in str(info.value)
+    assert all(name in str(info.value) for name in RECIPES)
+
+
+def test_one_model_session_one_set_of_initial_weights():
+    def weights(seed):
+        new_model_session(seed)
+        return build_model("dense_128").get_weights()
+
+    a, b, c = weights(3), weights(3), weights(4)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_augmentation_is_a_recipe_field_and_follows_the_session_seed():
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+
+    def augmented(seed, recipe="cnn"):
+        new_model_session(seed)
+        model = build_model(recipe)
+        return np.asarray(model.get_layer("augmentation")(x, training=True))
+
+    assert np.array_equal(augmented(1), augmented(1))
+    assert not np.array_equal(augmented(1), augmented(2))
+    plain = get_recipe("cnn").replace(augment=None)
+    new_model_session(1)
+    assert "augmentation" not in [layer.name for layer in build_model(plain).layers]
+    new_model_session(1)
+    assert "augmentation" not in [layer.name for layer in build_model("cnn_fast").layers]
+
+
+def test_replace_changes_settings_and_network_options():
+    cnn = get_recipe("cnn")
+    smaller = cnn.replace(widths=(8, 16), epochs=2, learning_rate=1e-3)
+    assert smaller.options["widths"] == (8, 16) and smaller.options["dropout"] == 0.25
+    assert smaller.epochs == 2 and smaller.learning_rate == 1e-3 and smaller.params is None
+    assert cnn.options == {"dropout": 0.25} and RECIPES["cnn"] is cnn  # the registered recipe is untouched
+    new_model_session(0)
+    assert build_model(smaller).count_params() == conv(3, 1, 8) + conv(3, 8, 16) + 7 * 7 * 16 * 128 + 4 * 128 + dense(128, 10)
+    assert cnn.network_options()["kernel"] == 3
+
+
+def test_bad_options_are_caught_on_the_signature_and_real_bugs_are_not_hidden():
+    with pytest.raises(MnistlibError, match="widhts.*widths"):
+        get_recipe("cnn").replace(widhts=(8, 16))
+    with pytest.raises(MnistlibError, match="units"):
+        Recipe("x", "bad", networks.dense, {"unit": 3})
+    with pytest.raises(MnistlibError, match="optimizer"):
+        Recipe("x", "bad", networks.dense, optimizer="adagrad")
+    with pytest.raises(MnistlibError, match="augmentation setting"):
+        Recipe("x", "bad", networks.dense, augment={"flip": 1.0})
+
+    def buggy(x, units: int = 4):
+        return networks.classifier(keras.layers.Dense(units + "1")(x))  # a TypeError inside the builder
+
+    with pytest.raises(TypeError):
+        build_model(Recipe("buggy", "a builder with a bug", buggy))
+
+
+def schedule_of(model) -> dict:
+    """The learning-rate schedule a compiled model's optimizer was given, as its config."""
+    learning_rate = model.optimizer.get_config()["learning_rate"]
+    assert learning_rate["class_name"] == "OneCycle"
+    return learning_rate["config"]
+
+
+def test_a_recipe_schedule_is_laid_out_for_the_data_it_trains_on():
+    new_model_session(0)
+    fast = schedule_of(build_model("cnn_fast"))
+    assert fast["total_steps"] == 1 * -(-TRAIN_SIZE // 128) == get_recipe("cnn_fast").steps_per_epoch()
+    assert fast["peak"] == get_recipe("cnn_fast").learning_rate
+    new_model_session(0)
+    small = schedule_of(build_model("cnn", train_size=300, epochs=2, batch_size=100))
+    assert small["total_steps"] == 2 * 6  # 300 digits + 300 pen variants in batches of 100, twice
+
+
+def test_recipe_table_lists_every_recipe():
+    table = recipe_table()
+    assert list(table.index) == list(RECIPES)
+    assert table.loc["cnn", "pen_copies"] == 1 and table.loc["cnn", "augment"]
+    assert table.loc["cnn_fast", "label_smoothing"] == 0.1
+
+
+def test_no_library_code_branches_on_a_recipe_name():
+    """Recipes are data: no comparison in mnistlib/ mentions a recipe's name."""
+    offenders = []
+    for path in (Path(__file__).resolve().parent.parent / "mnistlib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                strings = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+                offenders += [f"{path.name}:{node.lineno}" for s in strings if s in RECIPES]
+    assert offenders == []
+
+
+def test_onecycle_schedule_warms_up_then_anneals():
+    schedule = OneCycle(peak=0.01, total_steps=100, warmup=0.2)
+    lrs = np.array([float(schedule(step)) for step in range(100)])
+    assert lrs.argmax() in (19, 20) and lrs.max() == pytest.approx(0.01, rel=1e-3)
+    assert np.all(np.diff(lrs[:19]) > 0) and np.all(np.diff(lrs[21:]) <= 0)
+    assert lrs[-1] < 0.001
+
+
+def test_smoothed_sparse_crossentropy_matches_keras_on_one_hot_labels():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(10), size=6).astype("float32")
+    labels = np.array([0, 3, 9, 1, 1, 7])
+    onehot = np.eye(10, dtype="float32")[labels]
+    for s in (0.0, 0.1, 0.3):
+        ours = float(SmoothedSparseCrossentropy(s)(labels, probs))
+        ref = float(keras.losses.CategoricalCrossentropy(label_smoothing=s)(onehot, probs))
+        assert ours == pytest.approx(ref, rel=1e-5)
+    plain = float(keras.losses.SparseCategoricalCrossentropy()(labels, probs))
+    assert float(SmoothedSparseCrossentropy(0.0)(labels, probs)) == pytest.approx(plain, rel=1e-5)
+    assert float(SmoothedSparseCrossentropy(0.1)(labels, probs)) != pytest.approx(plain, rel=1e-3)
+    new_model_session(0)
+    loss = build_model("cnn_fast").loss
+    assert isinstance(loss, SmoothedSparseCrossentropy) and loss.label_smoothing == 0.1

@@ -1,0 +1,178 @@
+"""mnistlib.training: short real training runs, one seeding ritual, no hidden recompiles, k-fold CV."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlib import networks
+from mnistlib.config import new_model_session
+from mnistlib.errors import MnistlibError
+from mnistlib.optim import SmoothedSparseCrossentropy, compile_model, keras, make_optimizer, make_schedule
+from mnistlib.preprocess import prepare_images, stratified_subset
+from mnistlib.recipes import RECIPES, Recipe, build_model, get_recipe, register_recipe
+from mnistlib.saving import load_card
+from mnistlib.training import (
+    TrainResult, _save_or_rescue, cross_validate, cv_summary, fit, train_recipe,
+)
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    """2,000 training and 1,000 test images, class-balanced."""
+    tr = stratified_subset(mnist.y_train, 2000, seed=0)
+    te = stratified_subset(mnist.y_test, 1000, seed=0)
+    return (prepare_images(mnist.x_train[tr]), mnist.y_train[tr],
+            prepare_images(mnist.x_test[te]), mnist.y_test[te])
+
+
+@pytest.fixture(scope="module")
+def run_twice(small):
+    x, y, xt, yt = small
+    runs = []
+    for _ in range(2):
+        new_model_session(7)
+        runs.append(train_recipe("cnn_fast", x, y, epochs=2, batch_size=64, seed=7, test_data=(xt, yt), verbose=0))
+    return runs
+
+
+def test_short_training_beats_chance_by_far(run_twice):
+    result = run_twice[0]
+    assert isinstance(result, TrainResult)
+    assert len(result.epoch_seconds) == len(result.test_accuracy) == 2 == len(result.history["loss"])
+    assert result.test_accuracy[-1] > 0.8  # chance is 0.1
+    assert all(s > 0 for s in result.epoch_seconds)
+    assert result.train_seconds[-1] == pytest.approx(sum(result.epoch_seconds), abs=1e-2)
+    assert result.total_seconds >= result.seconds
+    assert result.recipe == "cnn_fast" and result.train_images == 2000 and result.batch_size == 64
+    table = result.epochs_table()
+    assert list(table["epoch"]) == [1, 2] and "test_accuracy" in table
+
+
+def test_same_session_seed_same_numbers(run_twice):
+    a, b = run_twice
+    assert a.test_accuracy == b.test_accuracy
+    assert a.history == b.history
+
+
+def test_training_never_reseeds_behind_the_callers_back(small):
+    """One seeding ritual: without a new model session the second model starts from other weights."""
+    x, y, _, _ = small
+    new_model_session(5)
+    first = train_recipe("dense_128", x[:100], y[:100], epochs=1, batch_size=100, verbose=0)
+    second = train_recipe("dense_128", x[:100], y[:100], epochs=1, batch_size=100, verbose=0)
+    assert not np.array_equal(first.model.get_weights()[0], second.model.get_weights()[0])
+
+
+def test_validation_split_is_held_out(small):
+    x, y, _, _ = small
+    new_model_session(0)
+    result = train_recipe("dense_128", x, y, epochs=1, batch_size=100, seed=0, validation_split=0.2, verbose=0)
+    assert "val_accuracy" in result.history and "val_loss" in result.history
+    assert 0.5 < result.history["val_accuracy"][0] <= 1.0
+    assert result.train_images == 1600 and int(result.model.optimizer.iterations) == 16
+
+
+def test_fit_keeps_the_models_own_loss_optimizer_and_schedule(small):
+    """fit never recompiles: label smoothing and a schedule the caller chose survive training."""
+    x, y, xt, yt = small
+    new_model_session(0)
+    model = build_model(get_recipe("dense_128"))
+    schedule = make_schedule("cosine", 0.01, total_steps=20)
+    loss = SmoothedSparseCrossentropy(0.2)
+    optimizer = make_optimizer("adam", schedule)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    result = fit(model, x, y, epochs=1, batch_size=100, test_data=(xt, yt), verbose=0)
+    assert result.model is model
+    assert model.loss is loss and model.loss.label_smoothing == 0.2
+    assert model.optimizer is optimizer and int(optimizer.iterations) == 20
+    assert float(optimizer.learning_rate) == pytest.approx(float(schedule(20)), abs=1e-9)  # followed to its end
+    # the history's loss is the smoothed one: higher than the plain cross-entropy of the same model
+    plain = float(keras.losses.SparseCategoricalCrossentropy()(y, model.predict(x, verbose=0)))
+    assert result.history["loss"][0] > plain
+    assert result.test_accuracy[0] > 0.6
+
+
+def test_fit_needs_a_compiled_model(small):
+    x, y, _, _ = small
+    inputs = keras.Input((28, 28, 1))
+    model = keras.Model(inputs, networks.tutorial_dense(inputs, units=8))
+    with pytest.raises(MnistlibError, match="compile"):
+        fit(model, x, y, epochs=1)
+
+
+def test_bad_arguments_are_one_line_errors(small):
+    x, y, _, _ = small
+    with pytest.raises(MnistlibError, match="epochs"):
+        train_recipe("dense_128", x, y, epochs=0)
+    with pytest.raises(MnistlibError, match="unknown model"):
+        train_recipe("nope", x, y, epochs=1)
+    with pytest.raises(MnistlibError, match="uint8"):
+        train_recipe("dense_128", (x * 255).astype(np.uint8), y, epochs=1)
+    with pytest.raises(MnistlibError, match="labels"):
+        train_recipe("dense_128", x, y[:10], epochs=1)
+
+
+def test_a_new_recipe_is_added_by_adding_data(small):
+    x, y, _, _ = small
+    tiny = Recipe("tiny_test_cnn", "a registered test recipe", networks.convnet,
+                  {"widths": (4,), "dense_units": 8}, epochs=1, batch_size=50)
+    register_recipe(tiny)
+    try:
+        with pytest.raises(MnistlibError, match="exists"):
+            register_recipe(tiny)
+        assert get_recipe("tiny_test_cnn") is tiny
+        new_model_session(0)
+        result = train_recipe("tiny_test_cnn", x[:50], y[:50], verbose=0)
+        assert int(result.model.optimizer.iterations) == 1 and result.model.name == "tiny_test_cnn"
+    finally:
+        RECIPES.pop("tiny_test_cnn")
+
+
+def test_cnn_trains_on_its_pen_variants_too(small):
+    x, y, _, _ = small
+    x, y = x[:300], y[:300]
+    assert get_recipe("cnn").pen_copies == 1
+    new_model_session(3)
+    with_pens = train_recipe("cnn", x, y, epochs=1, batch_size=100, seed=3, verbose=0)
+    assert int(with_pens.model.optimizer.iterations) == 6  # 300 digits + 300 pen variants, batches of 100
+    assert with_pens.train_images == 600 and with_pens.epoch_seconds[0] > 0
+    new_model_session(3)
+    plain = train_recipe(get_recipe("cnn").replace(pen_copies=0), x, y, epochs=1, batch_size=100, verbose=0)
+    assert int(plain.model.optimizer.iterations) == 3
+
+
+def test_cross_validate_returns_k_scores(small):
+    x, y, _, _ = small
+    table = cross_validate("dense_128", x[:900], y[:900], k=3, epochs=1, seed=0, batch_size=64, progress=False)
+    assert list(table["fold"]) == [1, 2, 3]
+    assert set(table.columns) >= {"fold", "accuracy", "loss", "seconds"}
+    assert (table["n_val"] == 300).all() and (table["n_train"] == 600).all()
+    assert (table["accuracy"] > 0.5).all()
+    summary = cv_summary(table)
+    assert summary["accuracy_mean"] == pytest.approx(table["accuracy"].mean())
+    assert summary["accuracy_sd"] == pytest.approx(np.std(table["accuracy"], ddof=1))
+    again = cross_validate("dense_128", x[:900], y[:900], k=3, epochs=1, seed=0, batch_size=64, progress=False)
+    assert list(again["accuracy"]) == list(table["accuracy"])  # each fold starts its own seeded session
+
+
+def test_a_model_that_cannot_be_saved_where_asked_is_rescued(tmp_path):
+    new_model_session(0)
+    model = build_model("dense_50_sigmoid")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(MnistlibError, match="saved to") as info:
+        _save_or_rescue(model, blocker / "m.keras", {"recipe": "dense_50_sigmoid"})
+    rescued = info.value.args[0].rsplit("saved to ", 1)[1].split(" instead")[0]
+    assert load_card(rescued)["recipe"] == "dense_50_sigmoid"
+    shutil.rmtree(Path(rescued).parent)
+
+
+def test_compile_model_refuses_a_model_that_is_not_a_digit_classifier():
+    inputs = keras.Input((28, 28, 1))
+    five = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(MnistlibError, match="10"):
+        compile_model(five, make_optimizer("adam", 1e-3))
