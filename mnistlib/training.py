@@ -259,27 +259,58 @@ def _save_or_rescue(model, out: Path, card: dict) -> Path:
 
 def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None, batch_size: int | None = None,
                    seed: int = DEFAULT_SEED, on_epoch: Callable | None = None, verbose: int = 0,
-                   prof: Profile | None = None) -> tuple[TrainResult, Path]:
+                   prof: Profile | None = None, devices: int = 1) -> tuple[TrainResult, Path]:
     """Train ``recipe`` on this run's training images and save it with its card (``mnistlib train``).
 
     Checks that ``out`` (default ``<profile models folder>/<name>.keras``) can be written
-    *before* training, starts one model session with ``seed``, scores the test images after each
-    epoch (reported, never used for decisions). Returns the :class:`TrainResult` and the path.
+    *before* training, starts one model session with ``seed``, trains on ``devices`` devices
+    (:func:`distribution_strategy`), scores the test images after each epoch (reported, never used
+    for decisions). Returns the :class:`TrainResult` and the path.
     """
     rec = get_recipe(recipe)
     prof = prof or profile()
     out = check_output_path(out if out is not None else prof.models_dir / f"{rec.name}.keras")
+    strategy = distribution_strategy(devices)
     data = run_data(prof)
     epochs = data.epochs(epochs or rec.epochs)
     new_model_session(seed)
-    result = train_recipe(rec, *data.train, epochs=epochs, batch_size=batch_size, seed=seed, test_data=data.test,
-                          on_epoch=on_epoch, verbose=verbose)
+    with strategy.scope():
+        result = train_recipe(rec, *data.train, epochs=epochs, batch_size=batch_size, seed=seed,
+                              test_data=data.test, on_epoch=on_epoch, verbose=verbose)
     path = _save_or_rescue(result.model, out, {
         "recipe": rec.name, "seed": seed, "epochs": epochs, "batch_size": result.batch_size,
         "test_accuracy": result.test_accuracy[-1], "train_seconds": round(result.seconds, 3),
         "profile": prof.name, "train_images": len(data.y_train), "test_images": len(data.y_test),
+        "devices": strategy.num_replicas_in_sync,
     })
     return result, path
+
+
+def distribution_strategy(devices: int = 1):
+    """The ``tf.distribute`` strategy for ``devices`` devices (``mnistlib train --devices N``).
+
+    1: the default strategy (one device). N > 1: ``MirroredStrategy`` over the first N GPUs when there
+    are that many, else over the CPU split into N logical devices (a way to try data-parallel training
+    on a laptop; it must run before TensorFlow has used its devices). Each replica gets ``batch_size / N``
+    images of every batch and the gradients are averaged, so the numbers match one device up to rounding
+    (BatchNorm statistics are per replica). Enter its ``scope()`` after :func:`new_model_session`.
+    """
+    devices = _positive(devices, "devices")
+    tf = _tf()
+    if devices == 1:
+        return tf.distribute.get_strategy()
+    gpus = tf.config.list_physical_devices("GPU")
+    if len(gpus) >= devices:
+        return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices)])
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.get_logical_device_configuration(cpu) or [None]) < devices:
+        try:  # listing logical devices would start the runtime: configure first
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
+        except RuntimeError:
+            raise MnistlibError(f"cannot split the CPU into {devices} devices once TensorFlow has started; "
+                                "ask for the devices first thing in a fresh process") from None
+    cpus = tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([d.name for d in cpus[:devices]])
 
 
 def load_or_train(name: str, seed: int = DEFAULT_SEED, prof: Profile | None = None):
@@ -294,5 +325,5 @@ def load_or_train(name: str, seed: int = DEFAULT_SEED, prof: Profile | None = No
     return train_and_save(name, seed=seed, prof=prof, verbose=2)[0].model
 
 
-__all__ = ["EpochTimer", "TrainResult", "cross_validate", "cv_summary", "fit", "load_or_train",
+__all__ = ["EpochTimer", "TrainResult", "cross_validate", "cv_summary", "distribution_strategy", "fit", "load_or_train",
            "run_cross_validation", "train_and_save", "train_recipe"]

@@ -49,6 +49,18 @@ def test_evaluate_reports_the_same_accuracy_whatever_the_training_seed(trained, 
     assert {"precision", "recall"} <= set(report["per_class"]["3"])
 
 
+def test_two_devices_give_the_numbers_of_one(trained, tmp_path, mnist_dir):
+    """MirroredStrategy over the CPU split into two logical devices: same recipe, seed and data as `trained`."""
+    _, lines = trained
+    out = tmp_path / "two.keras"
+    proc = run_cli("train", "--model", "dense_128", "--epochs", "1", "--devices", "2", "--json", "--out", str(out),
+                   env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.splitlines()[-1])
+    assert summary["devices"] == 2 and json.loads(out.with_suffix(".json").read_text())["devices"] == 2
+    assert summary["test_accuracy"] == pytest.approx(lines[-1]["test_accuracy"], abs=2e-3)
+
+
 def test_cv_reports_k_folds(mnist_dir):
     proc = run_cli("cv", "--model", "dense_50_sigmoid", "--folds", "2", "--epochs", "1", "--json",
                    env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})

@@ -1,4 +1,4 @@
-"""``mnistlib train --model NAME [--epochs N] [--batch-size B] [--seed S] [--out PATH] [--json]``.
+"""``mnistlib train --model NAME [--epochs N] [--batch-size B] [--seed S] [--out PATH] [--devices N] [--json]``.
 
 Trains a recipe on the 60,000 training images (the stratified subset and capped
 epochs when ``MNISTLIB_QUICK=1``), scores the 10,000 test images after every epoch
@@ -39,6 +39,8 @@ def register(sub):
     p.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's)")
     p.add_argument("--out", metavar="PATH",
                    help="where to save the .keras file (default: models/NAME.keras, build/quick/models/ when quick)")
+    p.add_argument("--devices", type=positive_int, default=1,
+                   help="train data-parallel on N devices: the first N GPUs, else the CPU split in N (default: 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch, then a summary")
     return p
 
@@ -54,12 +56,12 @@ def run(args) -> int:
             print(f"epoch {epoch:3d}  {seconds:8.1f} s  test accuracy {accuracy:.4f}", flush=True)
 
     result, path = train_and_save(args.model, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                                  seed=args.seed, on_epoch=report)
+                                  seed=args.seed, on_epoch=report, devices=args.devices)
     accuracy = result.test_accuracy[-1]
     if args.json:
         print(json.dumps({"model_path": str(path), "recipe": result.recipe, "test_accuracy": accuracy,
                           "epochs": result.epochs, "train_seconds": round(result.seconds, 3), "seed": args.seed,
-                          "params": int(result.model.count_params())}), flush=True)
+                          "params": int(result.model.count_params()), "devices": args.devices}), flush=True)
     else:
         print(f"saved {path} (test accuracy {accuracy:.4f}, {result.seconds:.1f} s of training)")
     return 0
