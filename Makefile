@@ -17,6 +17,10 @@ endif
 endif
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
+# The kernel's channels are encrypted with CurveZMQ keys that jupyter_client makes for it (the python3
+# kernelspec declares support); without this, ipykernel >= 7 warns "Kernel is running over TCP without
+# encryption" once per notebook.
+NBCONVERT_KERNEL := --KernelManager.transport_encryption=auto
 
 .PHONY: help install run test unit nbval lab bench clean
 
@@ -27,7 +31,7 @@ install: $(STAMP)  ## create .venv with the pinned versions (run by every other 
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
 
@@ -38,7 +42,7 @@ ifeq ($(NOTEBOOKS),)
 else
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb"; \
-	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $(NBCONVERT_KERNEL) \
 	    --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
 	done
 endif

@@ -6,6 +6,10 @@
   stratified subset, few epochs; for CI and smoke runs), unset or ``0`` the full one.
 * :func:`keras` / :func:`tf` import Keras and TensorFlow once, without their start-up
   log lines (nbval compares stderr, and learners should not read C++ logs).
+* :func:`project_root` says where ``figures/`` and ``models/`` are: ``MNISTLIB_HOME`` when
+  set, else the source checkout this package runs from, else the current folder (an installed
+  package has no checkout). :data:`ROOT`, :data:`FIGURES_DIR` and :data:`MODELS_DIR` are fixed
+  from it when this module is first imported.
 """
 
 from __future__ import annotations
@@ -23,8 +27,27 @@ from mnistlib.errors import MnistlibError
 #: The seed used everywhere unless a caller passes another one.
 DEFAULT_SEED = 42
 
-#: The project folder (where ``figures/``, ``models/`` and ``notebooks/`` live).
-ROOT = Path(__file__).resolve().parent.parent
+#: The environment variable naming the project folder (a checkout with ``models/``, or any folder).
+HOME_ENV = "MNISTLIB_HOME"
+
+
+def source_checkout() -> Path | None:
+    """The source checkout this package is imported from (the folder holding ``pyproject.toml`` and
+    ``notebooks/`` beside the package), or ``None`` for an installed copy (e.g. in site-packages)."""
+    folder = Path(__file__).resolve().parent.parent
+    return folder if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir() else None
+
+
+def project_root() -> Path:
+    """The project folder: ``$MNISTLIB_HOME`` if set, else the source checkout, else the current folder."""
+    env = os.environ.get(HOME_ENV, "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    return source_checkout() or Path.cwd().resolve()
+
+
+#: The project folder (where ``figures/``, ``models/`` and ``notebooks/`` live): :func:`project_root`.
+ROOT = project_root()
 FIGURES_DIR = ROOT / "figures"
 MODELS_DIR = ROOT / "models"
 

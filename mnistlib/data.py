@@ -12,6 +12,10 @@ mirrors in :data:`MIRRORS` (override with ``MNISTLIB_MIRRORS``, a space separate
 list of base URLs). Every file, local or downloaded, is checked against the
 SHA-256 of its *decompressed* bytes, so any faithful mirror passes whatever gzip
 settings it used.
+
+:func:`display_path` shows a folder without the machine it is on (``$MNIST_DATA_DIR``,
+``<cache>``, ``~``, or relative to the project folder): the text output of ``mnistlib data``
+and :class:`MNIST`'s repr use it, so committed notebook outputs carry no absolute paths.
 """
 
 from __future__ import annotations
@@ -27,8 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import platformdirs
+from tqdm.auto import tqdm
 
+from mnistlib import config
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import IMAGE_SHAPE, NUM_CLASSES
 
 
 class DataError(MnistlibError):
@@ -39,7 +47,7 @@ class DataError(MnistlibError):
 FILES: dict[str, tuple[str, tuple[int, ...], str]] = {
     "train_images": (
         "train-images-idx3-ubyte",
-        (60000, 28, 28),
+        (60000, *IMAGE_SHAPE),
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     ),
     "train_labels": (
@@ -49,7 +57,7 @@ FILES: dict[str, tuple[str, tuple[int, ...], str]] = {
     ),
     "test_images": (
         "t10k-images-idx3-ubyte",
-        (10000, 28, 28),
+        (10000, *IMAGE_SHAPE),
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     ),
     "test_labels": (
@@ -82,13 +90,17 @@ _IDX_DTYPES = {
 
 @dataclass(frozen=True)
 class MNIST:
-    """The dataset in memory: ``uint8`` images ``(N, 28, 28)`` and ``uint8`` labels ``(N,)``."""
+    """The dataset in memory: ``uint8`` images ``(N, 28, 28)`` and ``uint8`` labels ``(N,)``.
+
+    ``source`` is the folder the files came from; ``verified`` whether :func:`load_mnist` checked
+    their SHA-256 checksums (``verify=True``, the default)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     source: Path = field(default=Path("."))
+    verified: bool = False
 
     @property
     def train(self) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +113,7 @@ class MNIST:
     def __repr__(self) -> str:
         return (
             f"MNIST(train={self.x_train.shape[0]:,} images, test={self.x_test.shape[0]:,} images, "
-            f"source='{self.source}')"
+            f"source='{display_path(self.source)}')"
         )
 
 
@@ -168,9 +180,47 @@ def cache_dir() -> Path:
     env = os.environ.get("MNISTLIB_CACHE_DIR")
     if env:
         return Path(env).expanduser()
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("mnistlib", appauthor=False))
+
+
+def _under(path: Path, base: Path) -> Path | None:
+    """``path`` relative to ``base`` when it lies inside it (as written or with symlinks resolved), else None."""
+    for p, b in ((Path(os.path.abspath(path)), Path(os.path.abspath(base))), (path.resolve(), base.resolve())):
+        try:
+            return p.relative_to(b)
+        except ValueError:
+            continue
+    return None
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """``path`` as shown to people, without this machine's folders in it (notebook outputs, ``mnistlib data``).
+
+    Relative to the most specific of these that holds it: ``$MNIST_DATA_DIR/...``, the download cache
+    (``$MNISTLIB_CACHE_DIR/...`` when that variable is set, else ``<cache>/...``), the project folder
+    (``models/cnn.keras``, see :data:`mnistlib.config.ROOT`) and the home folder (``~/...``). Any other
+    path is returned as it is. Only for display: error messages and ``--json`` keep real paths.
+    """
+    path = Path(path).expanduser()
+    bases: list[tuple[str, Path]] = []
+    if os.environ.get("MNIST_DATA_DIR"):
+        bases.append(("$MNIST_DATA_DIR", Path(os.environ["MNIST_DATA_DIR"]).expanduser()))
+    bases.append(("$MNISTLIB_CACHE_DIR" if os.environ.get("MNISTLIB_CACHE_DIR") else "<cache>", cache_dir()))
+    bases.append(("", config.ROOT))
+    bases.append(("~", Path.home()))
+    best: tuple[int, str] | None = None
+    for label, base in bases:
+        rest = _under(path, base)
+        if rest is None:
+            continue
+        depth = len(Path(os.path.abspath(base)).parts)
+        if label:
+            shown = label if rest == Path(".") else f"{label}/{rest.as_posix()}"
+        else:
+            shown = rest.as_posix()
+        if best is None or depth > best[0]:
+            best = (depth, shown)
+    return best[1] if best is not None else str(path)
 
 
 def mirrors() -> tuple[str, ...]:
@@ -222,8 +272,6 @@ def locate(data_dir: str | os.PathLike | None = None, *, download: bool = True) 
 
 def _fetch(url: str, dest: Path, sha256: str, timeout: float) -> None:
     """Download ``url`` to ``dest`` atomically: a temporary file, verified, then renamed."""
-    from tqdm.auto import tqdm
-
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
@@ -303,7 +351,8 @@ def load_mnist(
     """Load the 70,000 MNIST images and labels (notebook 01_load_data).
 
     ``data_dir`` overrides where the files are looked for (see the module docstring);
-    ``verify`` checks each file's SHA-256; ``download`` allows fetching missing files.
+    ``verify`` checks each file's SHA-256 (recorded as :attr:`MNIST.verified`); ``download``
+    allows fetching missing files.
     """
     paths = locate(data_dir, download=download)
     arrays = {}
@@ -325,14 +374,17 @@ def load_mnist(
         arrays["test_images"],
         arrays["test_labels"],
         source=paths["train_images"].parent,
+        verified=verify,
     )
 
 
-def summary(data: MNIST, *, verified: bool = True) -> dict:
-    """Counts per split and per class, as printed by ``mnistlib data`` and notebook 01."""
-    out: dict = {"source": str(data.source), "checksums_ok": verified}
+def summary(data: MNIST) -> dict:
+    """Counts per split and per class, as printed by ``mnistlib data`` and notebook 01.
+
+    ``checksums_ok`` is :attr:`MNIST.verified`: true only when :func:`load_mnist` checked the checksums."""
+    out: dict = {"source": str(data.source), "checksums_ok": bool(data.verified)}
     for split, (x, y) in (("train", data.train), ("test", data.test)):
-        counts = np.bincount(y, minlength=10)
+        counts = np.bincount(y, minlength=NUM_CLASSES)
         out[split] = {
             "images": int(x.shape[0]),
             "shape": list(x.shape[1:]),
@@ -352,5 +404,7 @@ __all__ = [
     "read_idx",
     "parse_idx",
     "cache_dir",
+    "candidate_dirs",
+    "display_path",
     "summary",
 ]

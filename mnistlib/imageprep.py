@@ -38,8 +38,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.measure import label
+from skimage.morphology import remove_small_objects, skeletonize
 
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import IMAGE_SIZE
 
 #: Largest image accepted, in pixels (40 megapixels, e.g. 8000x5000). Larger files are refused
 #: before they are decoded (decompression bombs). PIL's own limit is set to the same value.
@@ -50,9 +54,10 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 #: (bounded memory: at most a few float32 planes of WORK_SIZE**2 pixels).
 WORK_SIZE = 1600
 
-#: MNIST geometry: the digit's longest side is fitted to BOX px inside a SIZE x SIZE image.
+#: MNIST geometry: the digit's longest side is fitted to BOX px inside a SIZE x SIZE image
+#: (SIZE is the input contract's :data:`mnistlib.inputs.IMAGE_SIZE`).
 BOX = 20
-SIZE = 28
+SIZE = IMAGE_SIZE
 
 #: Crops smaller than this (longest side, px) are upsampled before thresholding, so the
 #: binary shape has smooth edges instead of blocky pixels.
@@ -246,8 +251,6 @@ def _ink_extent(binary: np.ndarray) -> int:
 
 def _strokes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Skeleton, distance to the background, and :func:`stroke_width` of a boolean digit."""
-    from skimage.morphology import skeletonize
-
     skeleton = skeletonize(ink)
     dist = ndimage.distance_transform_edt(ink)
     width = float(2.0 * np.median(dist[skeleton]) * BOX / _ink_extent(ink)) if skeleton.any() else 0.0
@@ -309,13 +312,10 @@ def to_mnist(image, *, keep_steps: bool = True) -> Prepared:
 
     Returns a :class:`Prepared`: the ``float32 (28, 28)`` image in [0, 1], whether the picture is
     ``blank`` (no ink: not guessed), and the named intermediate images (``keep_steps``). Used by
-    :func:`mnistlib.predict.predict_image` and notebook 07.
+    :func:`mnistlib.predict.predict_image` and notebook 07. Every input, a PIL image too, goes
+    through :func:`load_image` (pixel limit, EXIF orientation, reduction to :data:`WORK_SIZE`).
     """
-    from skimage.filters import threshold_otsu
-    from skimage.measure import label
-    from skimage.morphology import remove_small_objects
-
-    pil = image if isinstance(image, Image.Image) and image.mode == "L" else load_image(image)
+    pil = load_image(image)
     gray = np.asarray(pil, dtype=np.float32) / 255.0  # 1 = white
     steps: dict[str, np.ndarray] = {}
     if keep_steps:

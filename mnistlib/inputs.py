@@ -55,8 +55,8 @@ def check_images(images, *, name: str = "images") -> np.ndarray:
     if a.ndim == 3:
         a = a[..., np.newaxis]
     if a.ndim != 4 or a.shape[1:] != INPUT_SHAPE:
-        raise InputError(f"{name} must be a batch of (N, 28, 28) or (N, 28, 28, 1) images, "
-                         f"not {_shape_text(np.asarray(images))}")
+        raise InputError(f"{name} must be a batch of (N, {IMAGE_SIZE}, {IMAGE_SIZE}) or "
+                         f"(N, {IMAGE_SIZE}, {IMAGE_SIZE}, 1) images, not {_shape_text(np.asarray(images))}")
     if len(a) == 0:
         raise InputError(f"{name} is an empty batch")
     a = a.astype(INPUT_DTYPE, copy=False)
@@ -98,11 +98,13 @@ def check_labels(labels, n: int | None = None, *, name: str = "labels") -> np.nd
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise InputError(f"{name} must be one integer per image (N,), not {_shape_text(y)} "
-                         "(one-hot labels? use labels.argmax(axis=1))")
+        hint = " (one-hot labels? use labels.argmax(axis=1))" if y.ndim == 2 else ""
+        raise InputError(f"{name} must be one integer per image (N,), not {_shape_text(y)}{hint}")
+    if y.size and not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise InputError(f"{name} must be whole numbers 0..{NUM_CLASSES - 1}, not {y.dtype}")
     if y.size and not np.issubdtype(y.dtype, np.integer):
         if not np.all(np.mod(y, 1) == 0):
-            raise InputError(f"{name} must be whole numbers 0..9, not {y.dtype}")
+            raise InputError(f"{name} must be whole numbers 0..{NUM_CLASSES - 1}, not {y.dtype}")
     y = y.astype(np.int64)
     if y.size and (y.min() < 0 or y.max() >= NUM_CLASSES):
         raise InputError(f"{name} must lie in 0..{NUM_CLASSES - 1}, not {y.min()}..{y.max()}")
@@ -112,25 +114,39 @@ def check_labels(labels, n: int | None = None, *, name: str = "labels") -> np.nd
 
 
 def check_outputs(outputs, n: int | None = None, *, what: str = "the model") -> np.ndarray:
-    """Validate what a model returned for ``n`` images: ``(N, 10)`` scores; returns them as float32."""
-    p = np.asarray(outputs, dtype=np.float32)
-    if p.ndim != 2 or p.shape[1] != NUM_CLASSES:
-        per_image = p.shape[1:] if p.ndim >= 2 else p.shape
-        raise InputError(f"{what} outputs {per_image} values per image; a digit classifier must output "
+    """Validate what a model returned for ``n`` images: ``(N, 10)`` finite scores; returns them as float32."""
+    try:
+        p = np.asarray(outputs, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} returned {type(outputs).__name__}, not numbers") from None
+    if p.ndim != 2:
+        raise InputError(f"{what} returned an array of shape {p.shape}; a digit classifier returns "
+                         f"(N, {NUM_CLASSES}): {NUM_CLASSES} scores (one per digit) for each image")
+    if p.shape[1] != NUM_CLASSES:
+        raise InputError(f"{what} outputs {p.shape[1]} values per image; a digit classifier must output "
                          f"{NUM_CLASSES} (one per digit)")
     if n is not None and len(p) != n:
         raise InputError(f"{what} returned {len(p)} rows for {n} images")
+    if p.size and not np.all(np.isfinite(p)):
+        raise InputError(f"{what} returned NaN or infinite scores (did its training diverge?)")
     return p
 
 
 def check_model(model, *, what: str = "the model"):
-    """Check a Keras model's declared output against the contract before using it; returns the model."""
-    shape = getattr(model, "output_shape", None)
-    if isinstance(shape, list):
+    """Check a Keras model's declared output against the contract before using it; returns the model.
+
+    A model whose output shape is not known yet (an unbuilt ``Sequential``) passes; its outputs are
+    checked by :func:`check_outputs` once it has run."""
+    try:
+        shape = model.output_shape
+    except AttributeError:  # not a Keras model, or an unbuilt one: nothing declared to check
+        shape = None
+    if isinstance(shape, list) or (isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list))):
         raise InputError(f"{what} has {len(shape)} outputs; a digit classifier has one, of {NUM_CLASSES} values")
     if shape is not None and (len(shape) != 2 or shape[-1] != NUM_CLASSES):
-        raise InputError(f"{what} outputs {tuple(shape[1:])} values per image; a digit classifier must output "
-                         f"{NUM_CLASSES} (one per digit)")
+        per_image = tuple(shape[1:])
+        raise InputError(f"{what} outputs {per_image[0] if len(per_image) == 1 else per_image} values per image; "
+                         f"a digit classifier must output {NUM_CLASSES} (one per digit)")
     return model
 
 

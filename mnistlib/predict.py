@@ -4,8 +4,17 @@
 files in batches (one model call per batch) and returns per-file errors instead of raising, so
 ``mnistlib predict`` can report a bad file and go on. Pictures are prepared by
 :func:`mnistlib.imageprep.to_mnist`; a blank picture (no ink) is reported as blank, not guessed.
-The default model is the committed ``models/cnn.keras``, loaded once per process.
-TensorFlow is imported only when a model is first needed.
+Inputs and outputs are checked against the input contract (:mod:`mnistlib.inputs`).
+
+The default model is ``models/cnn.keras`` in the project folder (:func:`mnistlib.config.project_root`),
+loaded once per process: the folder named by ``MNISTLIB_HOME`` when it is set, else the source
+checkout this package runs from (the committed model), else the current folder. A package installed
+with ``pip install .`` has no checkout, so there: pass ``--model PATH`` (``model=`` in Python), set
+``MNISTLIB_HOME`` to a checkout that has ``models/``, or train one with ``mnistlib train --model cnn``
+(it saves ``models/cnn.keras`` in the project folder). A missing default model is one clear error
+saying where it looked.
+
+Importing this module never imports TensorFlow; loading a model does.
 """
 
 from __future__ import annotations
@@ -17,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlib import config
 from mnistlib.errors import MnistlibError
 from mnistlib.imageprep import Prepared, to_mnist
+from mnistlib.inputs import check_images, check_model, check_outputs
 
 #: Images sent to the model per call by :func:`predict_images`.
 BATCH_SIZE = 256
@@ -34,7 +45,7 @@ class Prediction:
     source: str
     digit: int | None
     confidence: float | None
-    probabilities: np.ndarray | None  # float32 (10,), None when blank or on error
+    probabilities: np.ndarray | None  # float32 (NUM_CLASSES,), None when blank or on error
     prepared: Prepared | None = None
     error: str | None = None
 
@@ -57,35 +68,53 @@ class Prediction:
 
 
 def default_model_path() -> Path:
-    """``models/cnn.keras`` under :data:`mnistlib.config.MODELS_DIR` (the committed robust CNN)."""
-    from mnistlib.config import MODELS_DIR
+    """``cnn.keras`` in :data:`mnistlib.config.MODELS_DIR`: ``models/`` of the project folder."""
+    return Path(config.MODELS_DIR) / "cnn.keras"
 
-    return Path(MODELS_DIR) / "cnn.keras"
+
+def _where_models_are() -> str:
+    """How the project folder holding the default model was chosen, for the missing-model message."""
+    if os.environ.get(config.HOME_ENV, "").strip():
+        return f"the project folder is {config.HOME_ENV}"
+    if config.source_checkout() is not None and Path(config.ROOT) == config.source_checkout():
+        return "the project folder is the source checkout"
+    return (f"the project folder is the current folder, as {config.HOME_ENV} is not set and mnistlib is "
+            "installed without its source checkout")
 
 
 def check_model_path(path: str | os.PathLike | None) -> Path:
-    """The model file to use (``path`` or the default); a clear :class:`MnistlibError` if it is missing."""
-    p = Path(path) if path is not None else default_model_path()
+    """The model file to use (``path`` or the default); a clear one-line :class:`MnistlibError` if it is missing."""
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise MnistlibError(f"no model file at {p}")
+        return p
+    p = default_model_path()
     if not p.is_file():
-        hint = "" if path is not None else " (train it first: see notebook 05 / `mnistlib train`)"
-        raise MnistlibError(f"no model file at {p}{hint}")
+        raise MnistlibError(
+            f"no model at {p} (the default model; {_where_models_are()}). Fix: pass --model PATH, "
+            f"set {config.HOME_ENV} to a checkout of mnistlib that has models/, "
+            "or train one with `mnistlib train --model cnn`"
+        )
     return p
 
 
 def get_model(model=None):
     """A Keras model: ``model`` itself if it is one, else loaded (once per process) from the path
-    ``model`` or from :func:`default_model_path`."""
+    ``model`` or from :func:`default_model_path`. Its declared output is checked (:func:`~mnistlib.inputs.check_model`)."""
     if model is not None and not isinstance(model, (str, os.PathLike)):
-        return model
+        return check_model(model)
     path = check_model_path(model)
     key = str(path.resolve())
     if key not in _MODELS:
-        _MODELS[key] = _load(path)
+        _MODELS[key] = check_model(_load(path), what=f"the model in {path}")
     return _MODELS[key]
 
 
 def _load(path: Path):
-    from mnistlib.models import load_model  # imports TensorFlow: only when a model is needed
+    # Deliberately lazy: mnistlib.saving imports TensorFlow, and importing this module must not
+    # (tests/test_imports.py).
+    from mnistlib.saving import load_model
 
     return load_model(path)
 
@@ -97,10 +126,8 @@ def _name(src) -> str:
 
 
 def _predict_batch(model, images: np.ndarray) -> np.ndarray:
-    probs = np.asarray(model.predict_on_batch(images[..., np.newaxis].astype(np.float32)), dtype=np.float32)
-    if probs.ndim != 2 or probs.shape[1] != 10:
-        raise MnistlibError(f"the model must output 10 probabilities per image, not shape {probs.shape[1:]}")
-    return probs
+    batch = check_images(images, name="prepared pictures")
+    return check_outputs(model.predict_on_batch(batch), len(batch))
 
 
 def _finish(source: str, prepared: Prepared, probs: np.ndarray | None) -> Prediction:

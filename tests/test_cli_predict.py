@@ -1,20 +1,23 @@
-"""`mnistlib predict`: good files still predicted next to every kind of bad file; usage errors exit 2."""
+"""`mnistlib predict`: good files still predicted next to every kind of bad file; usage errors exit 2;
+the default model of an installed (not editable) package."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT, assert_one_line_error, run_cli
-
-sys.path.insert(0, str(ROOT / "tests"))
-from test_predict import paper_photo  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_good_and_bad_files_together(mnist, tmp_path):
+def test_good_and_bad_files_together(mnist, tmp_path, paper_photo, run_cli):
     for i in range(3):
         paper_photo(mnist.x_test[i], seed=i).save(tmp_path / f"good_{i}.jpg")
     Image.new("L", (120, 90), 250).save(tmp_path / "blank.png")
@@ -39,7 +42,7 @@ def test_good_and_bad_files_together(mnist, tmp_path):
     assert all(0.5 < float(r[2]) <= 1.0 for r in rows[1:])
 
 
-def test_json_lines(mnist, tmp_path):
+def test_json_lines(mnist, tmp_path, paper_photo, run_cli):
     path = tmp_path / "seven.png"
     paper_photo(mnist.x_test[0]).save(path)
     proc = run_cli("predict", "--json", str(path))
@@ -52,7 +55,7 @@ def test_json_lines(mnist, tmp_path):
     assert result["confidence"] == max(result["probabilities"])
 
 
-def test_usage_errors(mnist, tmp_path):
+def test_usage_errors(mnist, tmp_path, paper_photo, run_cli, assert_one_line_error):
     (tmp_path / "empty_folder").mkdir()
     paper_photo(mnist.x_test[1]).save(tmp_path / "x.png")
     assert_one_line_error(run_cli("predict", "--model", str(tmp_path / "nope.keras"), str(tmp_path / "x.png")),
@@ -62,3 +65,55 @@ def test_usage_errors(mnist, tmp_path):
     (tmp_path / "corrupt.keras").write_bytes(b"not a model")
     assert_one_line_error(run_cli("predict", "--model", str(tmp_path / "corrupt.keras"), str(tmp_path / "x.png")),
                           2, "corrupt.keras")
+
+
+def _pip_install_elsewhere(tmp_path: Path) -> Path:
+    """``pip install --no-deps --target`` of a copy of the distributable files: a package that is not the checkout.
+
+    The copy keeps the build's scratch files out of the work tree. Without build isolation when this
+    environment's setuptools can build pyproject.toml (``make install`` sees to it), else with it."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "mnistlib", source / "mnistlib", ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path / "site"
+    isolation = [] if int(version("setuptools").split(".")[0]) < 77 else ["--no-build-isolation"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *isolation, "--target", str(target),
+         str(source)], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert (target / "mnistlib" / "predict.py").is_file() and not (target / "pyproject.toml").exists()
+    return target
+
+
+def test_installed_package_without_checkout_says_how_to_get_a_model(mnist, tmp_path, paper_photo):
+    """After a non-editable install the default model is not in site-packages: one clear line and exit 2;
+    with MNISTLIB_HOME pointing at the checkout it predicts."""
+    site = _pip_install_elsewhere(tmp_path)
+    work = tmp_path / "work"  # an empty folder, as a user's current folder
+    work.mkdir()
+    photo = tmp_path / "seven.png"
+    paper_photo(mnist.x_test[0]).save(photo)
+    env = {k: v for k, v in os.environ.items() if k not in ("MNISTLIB_HOME", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(site)
+
+    def predict(**extra):
+        return subprocess.run([sys.executable, "-m", "mnistlib", "predict", str(photo)], capture_output=True,
+                              text=True, cwd=work, env={**env, **extra}, timeout=300)
+
+    proc = predict()
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    line = lines[0]
+    assert line.startswith("mnistlib predict: error: no model at ")
+    assert str(work.resolve() / "models" / "cnn.keras") in line  # it looked in the current folder, not site-packages
+    for advice in ("--model PATH", "MNISTLIB_HOME", "mnistlib train --model cnn"):
+        assert advice in line, line
+    assert proc.stdout == ""
+
+    proc = predict(MNISTLIB_HOME=str(ROOT))
+    assert proc.returncode == 0, proc.stderr
+    path, digit, confidence = proc.stdout.strip().split("\t")
+    assert path == str(photo) and int(digit) == int(mnist.y_test[0]) and float(confidence) > 0.5

@@ -8,7 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from mnistlib.data import FILES, DataError, load_mnist, parse_idx, read_idx, summary
+from mnistlib.config import ROOT
+from mnistlib.data import FILES, DataError, display_path, load_mnist, parse_idx, read_idx, summary
 
 
 def test_shapes_and_dtypes(mnist):
@@ -31,6 +32,39 @@ def test_summary_counts(mnist):
     assert info["train"]["images"] == 60000 and info["test"]["images"] == 10000
     assert sum(info["train"]["per_class"].values()) == 60000
     assert info["train"]["per_class"]["1"] == 6742  # the most frequent digit
+
+
+def test_summary_reports_whether_the_checksums_were_checked(mnist_dir, mnist):
+    assert mnist.verified and summary(mnist)["checksums_ok"] is True
+    unchecked = load_mnist(mnist_dir, verify=False)
+    assert unchecked.verified is False
+    assert summary(unchecked)["checksums_ok"] is False  # not whatever the caller claims
+
+
+def test_display_path_hides_this_machines_folders(tmp_path, monkeypatch):
+    data_dir, cache, home = tmp_path / "data", tmp_path / "home" / "cache", tmp_path / "home"
+    monkeypatch.setenv("MNIST_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(cache))
+    monkeypatch.setenv("HOME", str(home))
+    assert display_path(data_dir) == "$MNIST_DATA_DIR"
+    assert display_path(data_dir / "train-images-idx3-ubyte.gz") == "$MNIST_DATA_DIR/train-images-idx3-ubyte.gz"
+    assert display_path(cache / "t10k-labels-idx1-ubyte.gz") == "$MNISTLIB_CACHE_DIR/t10k-labels-idx1-ubyte.gz"
+    assert display_path(home / "mnist") == "~/mnist"  # the cache is inside home: the more specific one wins above
+    assert display_path(ROOT / "models" / "cnn.keras") == "models/cnn.keras"
+    assert display_path("/somewhere/else") == "/somewhere/else"
+    link = tmp_path / "link"
+    link.symlink_to(data_dir, target_is_directory=True)
+    data_dir.mkdir()
+    assert display_path(link) == "$MNIST_DATA_DIR"  # the same folder through a symlink
+    monkeypatch.delenv("MNISTLIB_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    assert display_path(home / ".cache" / "mnistlib" / "x.gz") == "<cache>/x.gz"
+
+
+def test_repr_shows_the_source_without_machine_paths(mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+    text = repr(load_mnist(verify=False))
+    assert text == "MNIST(train=60,000 images, test=10,000 images, source='$MNIST_DATA_DIR')"
 
 
 def _copy_dataset(src, dst, raw=False):

@@ -11,10 +11,13 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from PIL import Image
-from sklearn.metrics import confusion_matrix
+from sklearn.metrics import confusion_matrix, precision_score, recall_score
 
 import mnistlib.plots as plots
+from mnistlib.augment import augmentation
+from mnistlib.config import keras, new_model_session
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import InputError
 
 import matplotlib.pyplot as plt  # noqa: E402  (after mnistlib.plots picked the backend)
 
@@ -76,11 +79,26 @@ def test_sample_grid_titles_are_the_labels(slice_):
     assert [ax.get_title() for ax in fig.axes] == [f"label {v}" for v in y[:7]]
 
 
+def test_figures_hold_to_the_input_contract(mnist, slice_):
+    x, y = slice_
+    wrong = y.astype(int)
+    wrong[0] = 10  # not a digit
+    with pytest.raises(InputError, match=r"0\.\.9"):
+        plots.sample_grid(x, wrong)
+    with pytest.raises(InputError, match=r"0\.\.9"):
+        plots.class_distribution(wrong, mnist.y_test)  # not silently left out of the counts
+    with pytest.raises(InputError, match="one-hot"):
+        plots.sample_grid(x[:3], np.eye(3)[[0, 1, 2]])  # 3 columns: not 10 class scores
+    with pytest.raises(MnistlibError, match=r"\(28, 28\)"):
+        plots.before_after_scaling(np.zeros((32, 32), np.uint8))
+    with pytest.raises(InputError, match="gray"):
+        plots.sample_grid(np.zeros((3, 28, 28, 3), np.uint8), y[:3])
+    _check(plots.sample_grid(x[:4, :, :, np.newaxis], np.eye(10)[y[:4]]), 4)  # channel axis, one-hot: fine
+
+
 # --- 03_preprocess -----------------------------------------------------------------------------
 
 def test_preprocess_figures(slice_):
-    from mnistlib.augment import augmentation
-
     x, _ = slice_
     _check(plots.before_after_scaling(x[0]), 4)  # 2 images + 2 colour bars
 
@@ -128,9 +146,26 @@ def test_confusion_heatmap_annotations_equal_sklearn(slice_):
     np.testing.assert_allclose(shares, (expected / np.maximum(rows, 1)).ravel(), atol=0.005 + 1e-9)
 
 
-def test_precision_recall_bars(slice_):
+def test_precision_recall_bars_heights_equal_sklearn(slice_):
     _, y = slice_
-    _check(plots.precision_recall_bars(y, _shift_every_7th(y)), 1)
+    y_pred = _shift_every_7th(y)
+    y_pred[y_pred == 3] = 5  # no digit is predicted as 3: its precision is 0 (zero_division), its recall 0
+    labels = list(range(10))
+    expected_precision = precision_score(y, y_pred, labels=labels, average=None, zero_division=0)
+    expected_recall = recall_score(y, y_pred, labels=labels, average=None, zero_division=0)
+    assert len(set(np.round(expected_precision, 6))) > 3 and len(set(np.round(expected_recall, 6))) > 3
+
+    fig = _check(plots.precision_recall_bars(y, y_pred), 1)
+    ax = fig.axes[0]
+    bars = {c.get_label(): c for c in ax.containers}
+    assert set(bars) == {"precision", "recall"}
+    for name, expected in (("precision", expected_precision), ("recall", expected_recall)):
+        rects = sorted(bars[name].patches, key=lambda r: r.get_x())
+        centres = [r.get_x() + r.get_width() / 2 for r in rects]
+        np.testing.assert_allclose(np.round(centres), labels)  # one bar per digit, in order
+        np.testing.assert_allclose([r.get_height() for r in rects], expected, rtol=1e-12)
+    accuracy_line = next(line for line in ax.lines if line.get_label().startswith("accuracy"))
+    assert accuracy_line.get_ydata()[0] == pytest.approx(np.mean(y == y_pred))
 
 
 def test_misclassified_gallery_shows_only_errors(slice_):
@@ -166,17 +201,15 @@ def test_prediction_grid_colours_correct_and_wrong_differently(slice_):
 
 @pytest.fixture(scope="module")
 def tiny_cnn():
-    from mnistlib.config import keras, new_model_session
-
-    keras = keras()
+    k = keras()
     new_model_session(1)
-    inputs = keras.Input((28, 28, 1))
-    h = keras.layers.Conv2D(4, 3, activation="relu", name="conv_a")(inputs)
-    h = keras.layers.MaxPooling2D()(h)
-    h = keras.layers.Conv2D(6, 3, activation="relu", name="conv_b")(h)
-    h = keras.layers.Flatten()(h)
-    outputs = keras.layers.Dense(10, activation="softmax")(h)
-    return keras.Model(inputs, outputs)
+    inputs = k.Input((28, 28, 1))
+    h = k.layers.Conv2D(4, 3, activation="relu", name="conv_a")(inputs)
+    h = k.layers.MaxPooling2D()(h)
+    h = k.layers.Conv2D(6, 3, activation="relu", name="conv_b")(h)
+    h = k.layers.Flatten()(h)
+    outputs = k.layers.Dense(10, activation="softmax")(h)
+    return k.Model(inputs, outputs)
 
 
 def test_conv_filters_shows_the_first_layers_kernels(tiny_cnn):

@@ -9,22 +9,12 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from mnistlib import config
+from mnistlib.config import keras
+from mnistlib.errors import MnistlibError
 from mnistlib.imageprep import MAX_STROKE, STROKE, ImageError, load_image, stroke_width, thin_strokes, to_mnist
-from mnistlib.predict import predict_image, predict_images
-
-
-def paper_photo(digit: np.ndarray, *, scale=6, canvas=(260, 320), at=(40, 150), dark_ink=True, seed=0) -> Image.Image:
-    """An MNIST digit as a photo: upscaled, dark ink on unevenly lit paper, noisy, off-centre."""
-    rng = np.random.default_rng(seed)
-    ink = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.BICUBIC), np.float32) / 255
-    h, w = canvas
-    yy, xx = np.mgrid[0:h, 0:w]
-    paper = 0.80 + 0.15 * (xx / w) - 0.08 * (yy / h)  # a lighting gradient
-    page = np.zeros((h, w), np.float32)
-    page[at[0]: at[0] + ink.shape[0], at[1]: at[1] + ink.shape[1]] = ink
-    img = paper * (1 - 0.85 * page) if dark_ink else 0.15 + 0.75 * page
-    img = np.clip(img + rng.normal(0, 0.03, img.shape), 0, 1)
-    return Image.fromarray((img * 255).astype(np.uint8))
+from mnistlib.inputs import INPUT_SHAPE, InputError
+from mnistlib.predict import check_model_path, predict_image, predict_images
 
 
 def corr(a, b) -> float:
@@ -36,7 +26,7 @@ def digits(mnist):
     return mnist.x_test[:10], mnist.y_test[:10]
 
 
-def test_polarity_dark_on_light_equals_light_on_dark(digits):
+def test_polarity_dark_on_light_equals_light_on_dark(digits, paper_photo):
     digit = digits[0][0]
     dark = to_mnist(paper_photo(digit, dark_ink=True))
     light = to_mnist(paper_photo(digit, dark_ink=False))
@@ -49,7 +39,7 @@ def test_polarity_dark_on_light_equals_light_on_dark(digits):
 
 
 @pytest.mark.parametrize("at", [(10, 10), (60, 120), (80, 140)])
-def test_centre_of_mass_lands_in_the_middle(digits, at):
+def test_centre_of_mass_lands_in_the_middle(digits, at, paper_photo):
     for digit in digits[0][:4]:
         image = to_mnist(paper_photo(digit, scale=4, at=at)).image
         cy, cx = ndimage.center_of_mass(image)
@@ -78,7 +68,7 @@ def test_transparency_is_composited_on_white(digits):
 
 
 @pytest.mark.parametrize("mode", ["P", "CMYK", "I;16", "LA", "1", "RGB"])
-def test_image_modes(digits, mode):
+def test_image_modes(digits, mode, paper_photo):
     photo = paper_photo(digits[0][2])
     reference = to_mnist(photo).image
     if mode == "I;16":
@@ -94,7 +84,7 @@ def test_image_modes(digits, mode):
     assert not result.blank and corr(result.image, reference) > 0.85
 
 
-def test_exif_orientation_is_applied(digits, tmp_path):
+def test_exif_orientation_is_applied(digits, tmp_path, paper_photo):
     photo = paper_photo(digits[0][3])
     stored = photo.transpose(Image.Transpose.ROTATE_90)  # what a phone writes; the tag says how to turn it
     exif = Image.Exif()
@@ -123,7 +113,7 @@ def test_unreadable_inputs_raise_a_clear_error(tmp_path):
         load_image(tmp_path / "text.png")
 
 
-def test_photos_of_known_test_digits_are_predicted_correctly(digits, tmp_path):
+def test_photos_of_known_test_digits_are_predicted_correctly(digits, tmp_path, paper_photo):
     images, labels = digits
     paths = []
     for i, digit in enumerate(images):
@@ -160,7 +150,7 @@ def test_bold_strokes_are_thinned_and_none_vanishes(digits):
         assert not (thinned.astype(bool) & ~bold).any()  # only ever removes ink
 
 
-def test_marker_and_low_resolution_scans_of_known_digits(digits):
+def test_marker_and_low_resolution_scans_of_known_digits(digits, paper_photo):
     """Bold-marker photos and 10x10 scans blown up: the pipeline thins them and the model reads them."""
     images, labels = digits
     pictures = []
@@ -173,3 +163,30 @@ def test_marker_and_low_resolution_scans_of_known_digits(digits):
     predicted = [r.digit for r in results]
     assert sum(p == y for p, y in zip(predicted, np.repeat(labels, 2))) >= 18, predicted
     assert "thinner strokes" in to_mnist(pictures[1]).steps
+
+
+def test_a_missing_default_model_is_one_line_saying_how_to_fix_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "MODELS_DIR", tmp_path / "models")
+    monkeypatch.delenv("MNISTLIB_HOME", raising=False)
+    with pytest.raises(MnistlibError) as err:
+        check_model_path(None)
+    message = str(err.value)
+    assert "\n" not in message and str(tmp_path / "models" / "cnn.keras") in message
+    for advice in ("--model PATH", "MNISTLIB_HOME", "mnistlib train --model cnn"):
+        assert advice in message, message
+
+
+def test_model_outputs_are_checked_against_the_contract(digits, paper_photo):
+    """A model that outputs NaN (diverged training) is an error, not a confident "0"; one of the wrong
+    width is refused before it runs."""
+    k = keras()
+    inputs = k.Input(INPUT_SHAPE)
+    scores = k.layers.Dense(10, activation="softmax")(k.layers.Flatten()(inputs))
+    diverged = k.Model(inputs, scores)
+    diverged.set_weights([np.full(w.shape, np.nan, np.float32) for w in diverged.get_weights()])
+    photo = paper_photo(digits[0][0])
+    with pytest.raises(InputError, match="NaN"):
+        predict_image(photo, diverged)
+    five = k.Model(inputs, k.layers.Dense(5)(k.layers.Flatten()(inputs)))
+    with pytest.raises(InputError, match="outputs 5 values per image"):
+        predict_images([photo], five)

@@ -18,7 +18,9 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 
+from mnistlib.config import profile
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import NUM_CLASSES, check_labels, gray_image, gray_images
 
 
 def _in_ipython() -> bool:
@@ -141,10 +143,9 @@ def value_range(arr: np.ndarray) -> tuple[float, float]:
 
 
 def show_digit(ax, image, title=None, *, color=None, cmap=None, vmin=None, vmax=None, **title_kw):
-    """Draw one gray image on ``ax`` without ticks; a coloured frame when ``color`` is given."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
+    """Draw one gray image (``(H, W)`` or ``(H, W, 1)``) on ``ax`` without ticks; a coloured frame when
+    ``color`` is given."""
+    image = gray_image(image)
     lo, hi = value_range(image)
     im = ax.imshow(image, cmap=cmap or STYLE["digit_cmap"], vmin=lo if vmin is None else vmin,
                    vmax=hi if vmax is None else vmax, interpolation="nearest")
@@ -161,28 +162,18 @@ def show_digit(ax, image, title=None, *, color=None, cmap=None, vmin=None, vmax=
 
 
 def as_digits(images, name: str = "images") -> np.ndarray:
-    """A batch of gray images as ``(N, H, W)``; accepts ``(N, H, W)`` and ``(N, H, W, 1)``."""
-    arr = np.asarray(images)
-    if arr.ndim == 4 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    if arr.ndim != 3 or len(arr) == 0:
-        raise MnistlibError(f"{name} must be a non-empty batch of gray images (N, 28, 28), not shape {arr.shape}")
-    return arr
+    """A batch of gray images as ``(N, H, W)``; accepts ``(N, H, W)`` and ``(N, H, W, 1)``
+    (:func:`mnistlib.inputs.gray_images`)."""
+    return gray_images(images, name=name)
 
 
 def as_labels(values, n: int, name: str = "labels") -> np.ndarray:
-    """Integer labels ``(n,)``; one-hot or probability rows ``(n, 10)`` become their argmax."""
+    """Digit labels ``(n,)`` (:func:`mnistlib.inputs.check_labels`); one-hot or probability rows
+    ``(n, 10)`` become their argmax."""
     arr = np.asarray(values)
-    if arr.ndim == 2:
+    if arr.ndim == 2 and arr.shape[1] == NUM_CLASSES:
         arr = arr.argmax(axis=1)
-    arr = arr.ravel()
-    if len(arr) != n:
-        raise MnistlibError(f"{name} has {len(arr)} entries but there are {n} images")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise MnistlibError(f"{name} must be integer class labels")
-        arr = arr.astype(int)
-    return arr
+    return check_labels(arr, n, name=name)
 
 
 def as_count(n, available: int, name: str = "n") -> int:
@@ -213,8 +204,6 @@ def save_fig(fig, name: str, *, folder=None, dpi: int | None = None) -> Path:
     if not isinstance(dpi, (int, float)) or isinstance(dpi, bool) or dpi <= 0:
         raise MnistlibError(f"dpi must be a positive number, not {dpi!r}")
     if folder is None:
-        from mnistlib.config import profile
-
         folder = profile().figures_dir
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlib.config import keras
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import INPUT_SHAPE, check_images, gray_image
 from mnistlib.plots._style import STYLE, _figure, show_digit, styled
 from mnistlib.preprocess import prepare_images
 
 
 def _conv_layers(model) -> list:
     """The model's top-level ``Conv2D`` layers, in order."""
-    from mnistlib.config import keras
-
     conv = keras().layers.Conv2D
     if not hasattr(model, "layers"):
         raise MnistlibError(f"expected a Keras model, not {type(model).__name__}")
@@ -72,8 +72,6 @@ def conv_filters(model, layer=None, *, cols: int = 8):
 
 def _block_end(model, conv):
     """The last layer of conv -> [BatchNormalization] -> [Activation/ReLU] (what the next layer sees)."""
-    from mnistlib.config import keras
-
     layers_ = keras().layers
     follow = (layers_.BatchNormalization, layers_.Activation, layers_.ReLU)
     chain = list(model.layers)
@@ -84,14 +82,9 @@ def _block_end(model, conv):
 
 
 def _one_image(image) -> np.ndarray:
-    arr = np.asarray(image)
-    if arr.ndim == 4 and len(arr) == 1:
-        arr = arr[0]
-    if arr.ndim == 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    if arr.ndim != 2:
-        raise MnistlibError(f"feature_maps needs one gray image (28, 28), not shape {np.asarray(image).shape}")
-    return prepare_images(arr[np.newaxis])  # uint8 -> scaled; float32 kept
+    """One digit (raw ``uint8`` or a model input) as a checked model-input batch of one."""
+    arr = gray_image(image, name="feature_maps' image")
+    return check_images(prepare_images(arr[np.newaxis]), name="feature_maps' image")  # uint8 -> scaled
 
 
 @styled
@@ -99,8 +92,6 @@ def feature_maps(model, image, *, max_maps: int = 8):
     """One digit (left) and up to ``max_maps`` of its feature maps after each Conv2D layer (one row per
     layer; after the layer's BatchNorm/ReLU when they follow it) (06_evaluate). Layers that only act in
     training (augmentation, dropout) are inactive here."""
-    from mnistlib.config import keras
-
     if not isinstance(max_maps, int) or max_maps < 1:
         raise MnistlibError(f"max_maps must be a positive whole number, not {max_maps!r}")
     convs = _conv_layers(model)
@@ -113,7 +104,7 @@ def feature_maps(model, image, *, max_maps: int = 8):
         ends = [_block_end(model, c) for c in convs]
         probe = keras().Model(inputs[0] if len(inputs) == 1 else inputs, [e.output for e in ends])
     except (AttributeError, ValueError):
-        raise MnistlibError("the model must be built on a keras.Input (e.g. keras.Input((28, 28, 1))) first") from None
+        raise MnistlibError(f"the model must be built on a keras.Input (e.g. keras.Input({INPUT_SHAPE})) first") from None
     batch = _one_image(image)
     outputs = probe(batch, training=False)
     maps = [np.asarray(o)[0] for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]

@@ -4,11 +4,14 @@ per-class precision/recall, a gallery of the misclassified digits and a predicti
 from __future__ import annotations
 
 import numpy as np
+import seaborn as sns
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import CLASSES, check_outputs
 from mnistlib.plots._style import STYLE, _target, _tiles, as_count, as_digits, as_labels, color, show_digit, styled
 
-CLASSES = list(range(10))
+LABELS = list(CLASSES)  # scikit-learn and seaborn want a list
 
 
 def _pair(y_true, y_pred):
@@ -24,19 +27,16 @@ def confusion_heatmap(y_true, y_pred, normalize=False, ax=None):
     """Confusion matrix from :func:`sklearn.metrics.confusion_matrix` as an annotated seaborn heatmap
     (06_evaluate): rows are true labels, columns predicted ones. ``normalize=False`` shows counts,
     ``normalize="true"`` divides each row by its total (the diagonal is then each class's recall)."""
-    import seaborn as sns
-    from sklearn.metrics import confusion_matrix
-
     if normalize is True:
         normalize = "true"
     if normalize not in (False, None, "true"):
         raise MnistlibError(f"normalize must be False or 'true', not {normalize!r}")
     yt, yp = _pair(y_true, y_pred)
     norm = "true" if normalize == "true" else None
-    cm = confusion_matrix(yt, yp, labels=CLASSES, normalize=norm)
+    cm = confusion_matrix(yt, yp, labels=LABELS, normalize=norm)
     fig, ax = _target(ax, "square")
     sns.heatmap(cm, annot=True, fmt=".2f" if norm else "d", cmap=STYLE["heatmap_cmap"], square=True,
-                xticklabels=CLASSES, yticklabels=CLASSES, linewidths=0.5, linecolor="white",
+                xticklabels=LABELS, yticklabels=LABELS, linewidths=0.5, linecolor="white",
                 vmin=0, vmax=1 if norm else None, annot_kws={"size": 8},
                 cbar_kws={"label": "share of the true class" if norm else "number of digits", "shrink": 0.8},
                 ax=ax)
@@ -55,10 +55,8 @@ def confusion_heatmap(y_true, y_pred, normalize=False, ax=None):
 def precision_recall_bars(y_true, y_pred, ax=None):
     """Precision and recall of each digit (:func:`sklearn.metrics.precision_recall_fscore_support`) as
     paired bars, with the overall accuracy as a dashed line (06_evaluate)."""
-    from sklearn.metrics import precision_recall_fscore_support
-
     yt, yp = _pair(y_true, y_pred)
-    precision, recall, _, _ = precision_recall_fscore_support(yt, yp, labels=CLASSES, zero_division=0)
+    precision, recall, _, _ = precision_recall_fscore_support(yt, yp, labels=LABELS, zero_division=0)
     accuracy = float(np.mean(yt == yp))
     fig, ax = _target(ax, "single")
     x = np.arange(len(CLASSES))
@@ -80,9 +78,7 @@ def precision_recall_bars(y_true, y_pred, ax=None):
 def _confidence(confidence, y_pred: np.ndarray) -> np.ndarray:
     conf = np.asarray(confidence, dtype=float)
     if conf.ndim == 2:  # class probabilities: the predicted class's one
-        if len(conf) != len(y_pred):
-            raise MnistlibError(f"confidence has {len(conf)} rows but there are {len(y_pred)} predictions")
-        conf = conf[np.arange(len(y_pred)), y_pred]
+        conf = check_outputs(conf, len(y_pred), what="confidence")[np.arange(len(y_pred)), y_pred]
     conf = conf.ravel()
     if len(conf) != len(y_pred):
         raise MnistlibError(f"confidence has {len(conf)} entries but there are {len(y_pred)} predictions")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import CLASSES, NUM_CLASSES, gray_image
 from mnistlib.plots._style import STYLE, _figure, styled, value_range
 
 
@@ -16,10 +17,12 @@ def _displayable(image, what: str = "image"):
     arr = np.asarray(image)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
-    if arr.ndim == 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    if arr.size == 0 or not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] in (3, 4))):
-        raise MnistlibError(f"{what} must be a gray (H, W) or colour (H, W, 3) image, not shape {arr.shape}")
+    if not (arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.size):
+        try:
+            arr = gray_image(arr, name=what)
+        except MnistlibError:
+            raise MnistlibError(f"{what} must be a gray (H, W) or colour (H, W, 3) image, "
+                                f"not shape {arr.shape}") from None
     interpolation = "nearest" if max(arr.shape[:2]) <= 64 else "antialiased"
     if arr.ndim == 2:
         lo, hi = value_range(arr)
@@ -48,8 +51,8 @@ def probability_bars(image, probabilities, ax=None):
 
     With ``ax`` the pair is drawn inside that axes (image left, bars right)."""
     p = np.asarray(probabilities, dtype=float).ravel()
-    if p.size != 10:
-        raise MnistlibError(f"probabilities must hold 10 values (one per digit), not {p.size}")
+    if p.size != NUM_CLASSES:
+        raise MnistlibError(f"probabilities must hold {NUM_CLASSES} values (one per digit), not {p.size}")
     if np.any(p < 0) or abs(p.sum() - 1.0) > 1e-3:
         raise MnistlibError(f"probabilities must be >= 0 and sum to 1 (softmax output), not sum {p.sum():.3f}")
     if ax is None:
@@ -62,13 +65,13 @@ def probability_bars(image, probabilities, ax=None):
         ax_bar = ax.inset_axes([0.40, 0.15, 0.60, 0.72])
     best = int(p.argmax())
     _show(ax_img, image, "input")
-    colors = [STYLE["highlight"] if i == best else STYLE["muted"] for i in range(10)]
-    bars = ax_bar.bar(np.arange(10), p, color=colors, width=0.7)
+    colors = [STYLE["highlight"] if i == best else STYLE["muted"] for i in range(NUM_CLASSES)]
+    bars = ax_bar.bar(np.arange(NUM_CLASSES), p, color=colors, width=0.7)
     ax_bar.bar_label(bars, labels=[f"{v:.1%}" if i == best else "" for i, v in enumerate(p)],
                      padding=2, fontsize=9, fontweight="bold", color=STYLE["highlight"])
     ax_bar.set_ylim(0, 1.15)
     ax_bar.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
-    ax_bar.set_xticks(np.arange(10))
+    ax_bar.set_xticks(np.arange(NUM_CLASSES), [str(c) for c in CLASSES])
     ax_bar.set_xlabel("digit")
     ax_bar.set_ylabel("probability")
     unsure = " (unsure)" if p[best] < 0.5 else ""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import IMAGE_SHAPE, check_images, gray_image, gray_images
 from mnistlib.plots._style import STYLE, _figure, as_count, show_digit, styled
 from mnistlib.preprocess import prepare_images
 
@@ -16,12 +18,10 @@ from mnistlib.preprocess import prepare_images
 def before_after_scaling(image_uint8):
     """A raw ``uint8`` 28x28 digit next to its model input (``float32 (28, 28, 1)`` in [0, 1]), each with a
     colour bar, and one pixel's value in both (03_preprocess)."""
-    raw = np.asarray(image_uint8)
-    if raw.ndim == 3 and raw.shape[-1] == 1:
-        raw = raw[..., 0]
-    if raw.dtype != np.uint8 or raw.ndim != 2:
-        raise MnistlibError(f"before_after_scaling needs one raw uint8 image (28, 28), not {raw.dtype} {raw.shape}")
-    scaled = prepare_images(raw[np.newaxis])[0]
+    raw = gray_image(image_uint8, name="before_after_scaling's image")
+    if raw.dtype != np.uint8 or raw.shape != IMAGE_SHAPE:
+        raise MnistlibError(f"before_after_scaling needs one raw uint8 image {IMAGE_SHAPE}, not {raw.dtype} {raw.shape}")
+    scaled = check_images(prepare_images(raw[np.newaxis]))[0]
     # mark a mid-gray stroke pixel so learners can follow one number through the scaling
     ink = np.argwhere(raw > 0)
     if len(ink):
@@ -48,8 +48,6 @@ def before_after_scaling(image_uint8):
 
 
 def _square(r, c):
-    from matplotlib.patches import Rectangle
-
     return Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=STYLE["highlight"], linewidth=2)
 
 
@@ -65,11 +63,10 @@ def _accepts_training(fn) -> bool:
 def _augmented(augment, batch: np.ndarray) -> np.ndarray:
     out = augment(batch, training=True) if _accepts_training(augment) else augment(batch)
     out = np.asarray(out.numpy() if hasattr(out, "numpy") else out, dtype=np.float32)
-    if out.ndim == 4 and out.shape[-1] == 1:
-        out = out[..., 0]
-    if out.ndim != 3 or len(out) != len(batch):
+    shown = gray_images(out, name="augment's output")
+    if len(shown) != len(batch):
         raise MnistlibError(f"augment must return a batch like its input {batch.shape}, not {out.shape}")
-    return out
+    return shown
 
 
 @styled
@@ -85,11 +82,10 @@ def augmentation_preview(images, augment, n_variants: int = 6, *, n: int = 4):
     arr = np.asarray(images)
     if arr.ndim == 2:  # one image
         arr = arr[np.newaxis]
+    arr = gray_images(arr)
     n = as_count(n, len(arr))
     n_variants = as_count(n_variants, 10**6, "n_variants")
-    batch = prepare_images(arr[:n])
-    if batch.ndim != 4:
-        raise MnistlibError(f"images must be a batch (N, 28, 28), not shape {arr.shape}")
+    batch = check_images(prepare_images(arr[:n]))
     variants = [_augmented(augment, batch) for _ in range(n_variants)]
     tile = STYLE["tile"]
     fig = _figure(((n_variants + 1) * tile + 0.3, n * tile + 0.9))

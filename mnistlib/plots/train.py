@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import seaborn as sns
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from mnistlib.errors import MnistlibError
 from mnistlib.plots._style import _figure, _target, color, styled
@@ -38,9 +41,6 @@ def learning_curves(histories, *, metrics=("loss", "accuracy"), val_label: str =
     """Loss and accuracy per epoch, training (solid) vs validation (dashed), for one or several models on
     shared axes (05_train). ``histories``: name -> Keras History or its ``.history`` dict; ``val_label``
     names the dashed ``val_*`` curves (e.g. ``"test"`` for per-epoch test scores)."""
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
-
     hs = _histories(histories)
     metrics = [m for m in metrics if any(m in h for h in hs.values())]
     if not metrics:
@@ -82,8 +82,6 @@ def _frame(df, needed: tuple[str, ...], what: str):
 def cv_boxplot(df, ax=None):
     """Fold accuracies per model from k-fold cross-validation: a box per model and one dot per fold
     (05_train). ``df``: tidy DataFrame with columns model, fold, accuracy."""
-    import seaborn as sns
-
     df = _frame(df, ("model", "fold", "accuracy"), "cv_boxplot")
     order = list(dict.fromkeys(df["model"].astype(str)))
     data = df.assign(model=df["model"].astype(str))
@@ -115,8 +113,6 @@ def _human(n: float) -> str:
 def recipe_comparison(df, ax=None):
     """Accuracy vs training seconds per recipe, marker area proportional to the parameter count, each
     point labelled (05_train). ``df``: columns model, accuracy, train_seconds, params."""
-    from matplotlib.ticker import FuncFormatter
-
     df = _frame(df, ("model", "accuracy", "train_seconds", "params"), "recipe_comparison")
     seconds = df["train_seconds"].to_numpy(float)
     acc = df["accuracy"].to_numpy(float)

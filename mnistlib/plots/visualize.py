@@ -3,14 +3,17 @@ pixel intensities and the mean digit of each class."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mnistlib.errors import MnistlibError
+from mnistlib.inputs import IMAGE_SHAPE, NUM_CLASSES, check_labels
 from mnistlib.plots._style import (
     _figure, _target, _tiles, as_count, as_digits, as_labels, color, show_digit, styled,
 )
 
-NUM_CLASSES = 10
+PIXELS = math.prod(IMAGE_SHAPE)  # pixels per image
 
 
 @styled
@@ -56,15 +59,15 @@ def class_distribution(y_train, y_test):
     axes = fig.subplots(1, 2)
     digits_ = np.arange(NUM_CLASSES)
     for i, (ax, y, name) in enumerate(zip(axes, (y_train, y_test), ("Training set", "Test set"))):
-        y = np.asarray(y).ravel()
+        y = check_labels(np.asarray(y).ravel(), name=f"{name.lower()} labels")
         if y.size == 0:
             raise MnistlibError(f"{name.lower()} labels are empty")
-        counts = np.bincount(y.astype(int), minlength=NUM_CLASSES)[:NUM_CLASSES]
+        counts = np.bincount(y, minlength=NUM_CLASSES)
         bars = ax.bar(digits_, counts, color=color(i), width=0.7)
         ax.bar_label(bars, labels=[f"{c:,}" for c in counts], label_type="center", rotation=90,
                      fontsize=9, color="white", fontweight="bold")
         ax.axhline(y.size / NUM_CLASSES, color="black", linestyle="--", linewidth=1, zorder=3,
-                   label="perfectly balanced (1/10 each)")
+                   label=f"perfectly balanced (1/{NUM_CLASSES} each)")
         ax.set_xticks(digits_)
         ax.set_xlabel("digit")
         ax.set_ylabel("number of images")
@@ -95,8 +98,9 @@ def pixel_histogram(images, ax=None):
     zero = float(np.mean(values == 0))
     ax.text(0.5, 0.95, f"{zero:.0%} of all pixels are exactly 0 (background)", transform=ax.transAxes,
             ha="center", va="top", bbox={"facecolor": "white", "edgecolor": "0.8", "boxstyle": "round"})
-    ax.set_title(f"Pixel intensities of {values.size // 784 if values.size % 784 == 0 else values.size:,}"
-                 + (" images" if values.size % 784 == 0 else " pixels"))
+    whole = values.size % PIXELS == 0
+    ax.set_title(f"Pixel intensities of {values.size // PIXELS if whole else values.size:,}"
+                 + (" images" if whole else " pixels"))
     return fig
 
 

@@ -1,0 +1,42 @@
+"""The light paths stay light: importing the data, image and prediction modules, and `mnistlib data`,
+never import TensorFlow (only building, training or loading a model does)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIGHT = ("mnistlib", "mnistlib.data", "mnistlib.imageprep", "mnistlib.inputs", "mnistlib.preprocess",
+         "mnistlib.predict", "mnistlib.cli")
+
+
+def _python(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+def test_importing_the_light_modules_does_not_import_tensorflow():
+    code = (f"import {', '.join(LIGHT)}; import sys; "
+            "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules); print(heavy)")
+    proc = _python("-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", f"importing {', '.join(LIGHT)} imported {proc.stdout.strip()}"
+
+
+def test_predict_imports_tensorflow_only_to_load_a_model():
+    proc = _python("-c", "import sys, mnistlib.predict as p; assert 'tensorflow' not in sys.modules; "
+                         "p.get_model(); print('tensorflow' in sys.modules)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"  # the check above can see TensorFlow when it is there
+
+
+def test_mnistlib_data_json_does_not_import_tensorflow(mnist_dir):
+    proc = _python("-X", "importtime", "-m", "mnistlib", "data", "--json", "--data-dir", str(mnist_dir))
+    assert proc.returncode == 0, proc.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    assert "mnistlib.data" in imported  # -X importtime did report the imports
+    heavy = [name for name in imported if name.split(".")[0] in ("tensorflow", "keras")]
+    assert not heavy, heavy[:5]
