@@ -58,8 +58,8 @@ def train(name: str, out: Path, seed: int) -> dict:
 def inference_rate(path: Path) -> float:
     """Images per second classifying the 10,000 test images in batches of 1000 (best of 3)."""
     from mnistlib.data import load_mnist
-    from mnistlib.models import load_model
     from mnistlib.preprocess import prepare_images
+    from mnistlib.saving import load_model
 
     x = prepare_images(load_mnist().x_test)
     model = load_model(path)
