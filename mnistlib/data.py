@@ -88,8 +88,21 @@ _IDX_DTYPES = {
 }
 
 
+class Splits:
+    """``train`` and ``test`` as ``(images, labels)`` pairs, for a dataset with ``x_train``, ``y_train``,
+    ``x_test`` and ``y_test`` (:class:`MNIST`, :class:`mnistlib.preprocess.RunData`)."""
+
+    @property
+    def train(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x_train, self.y_train
+
+    @property
+    def test(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x_test, self.y_test
+
+
 @dataclass(frozen=True)
-class MNIST:
+class MNIST(Splits):
     """The dataset in memory: ``uint8`` images ``(N, 28, 28)`` and ``uint8`` labels ``(N,)``.
 
     ``source`` is the folder the files came from; ``verified`` whether :func:`load_mnist` checked
@@ -101,14 +114,6 @@ class MNIST:
     y_test: np.ndarray
     source: Path = field(default=Path("."))
     verified: bool = False
-
-    @property
-    def train(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x_train, self.y_train
-
-    @property
-    def test(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x_test, self.y_test
 
     def __repr__(self) -> str:
         return (

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from mnistlib.config import DEFAULT_SEED, Profile, profile
-from mnistlib.data import MNIST, load_mnist
+from mnistlib.data import MNIST, Splits, load_mnist
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import NUM_CLASSES, check_labels
 
@@ -42,7 +42,7 @@ def add_channel(images: np.ndarray) -> np.ndarray:
 
 
 def prepare_images(images: np.ndarray) -> np.ndarray:
-    """:func:`scale` then :func:`add_channel`: what every model in :mod:`mnistlib.models` eats."""
+    """:func:`scale` then :func:`add_channel`: what every model in :mod:`mnistlib.recipes` eats."""
     return add_channel(scale(images))
 
 
@@ -97,7 +97,7 @@ def profile_subset(data: MNIST, prof: Profile | None = None) -> MNIST:
 
 
 @dataclass
-class RunData:
+class RunData(Splits):
     """The data of one run: model-ready training and test images (:func:`prepare_images`) with their
     labels, cut to ``profile``'s size. ``raw`` is the :class:`~mnistlib.data.MNIST` it came from (same subset)."""
 
@@ -107,14 +107,6 @@ class RunData:
     x_test: np.ndarray
     y_test: np.ndarray
     raw: MNIST
-
-    @property
-    def train(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x_train, self.y_train
-
-    @property
-    def test(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x_test, self.y_test
 
     def epochs(self, wanted: int) -> int:
         """The epochs to run when ``wanted`` are asked for: capped by the profile (2 in the quick one)."""
