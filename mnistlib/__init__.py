@@ -1,9 +1,9 @@
 """mnistlib: the helper package of the MNIST notebook series.
 
-Each module serves one lesson: ``data`` (01), ``plots`` (02 onwards), ``preprocess`` (03),
-``recipes``, ``networks``, ``optim`` and ``augment`` (04), ``training`` and ``saving`` (05),
-``evaluation`` (06), ``imageprep`` and ``predict`` (07). ``inputs`` is the one input contract
-every model follows (shapes, dtypes, value range, labels, outputs); ``config`` holds the seed,
+Each module serves one lesson: ``data`` (01), ``plots`` (02 onwards), ``preprocess`` and
+``inputs`` (03; ``inputs`` is the one input contract every model follows: shapes, dtypes, value
+range, labels, outputs), ``recipes``, ``networks`` and ``augment`` (04), ``optim``, ``training``
+and ``saving`` (05), ``evaluation`` (06), ``imageprep`` and ``predict`` (07); ``config`` holds the seed,
 the run-profile switch and the project folder (``MNISTLIB_HOME``); ``cli`` is the ``mnistlib``
 command. Importing the package is cheap: TensorFlow is imported only when a model is built
 or loaded (``mnistlib``, ``data``, ``inputs``, ``preprocess``, ``imageprep`` and ``predict``
