@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,9 +114,7 @@ def _stderr_silenced():
 
 
 def tf():
-    """TensorFlow, imported once and without its start-up log lines."""
-    import sys
-
+    """TensorFlow, imported once and without its start-up log lines (lazily: ``import mnistlib`` stays light)."""
     if "tensorflow" not in sys.modules:
         with _stderr_silenced():
             import tensorflow  # noqa: F401

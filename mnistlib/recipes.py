@@ -21,6 +21,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from mnistlib import networks
 from mnistlib.augment import DEFAULTS as AUGMENT_DEFAULTS
 from mnistlib.augment import augmentation
@@ -165,8 +167,6 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
 
 def recipe_table():
     """:data:`RECIPES` as a ``pandas.DataFrame``, one row per recipe (notebook 04)."""
-    import pandas as pd  # only this table needs pandas here
-
     return pd.DataFrame([r.summary() for r in RECIPES.values()]).set_index("recipe")
 
 
