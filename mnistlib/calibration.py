@@ -119,3 +119,21 @@ def card_temperature(card: dict | None) -> float:
     if not card or "calibration" not in card:
         return 1.0
     return Calibration.from_dict(card["calibration"]).temperature
+
+
+#: Training images held out for the temperature in the full profile (60,000 -> 55,000 + 5,000).
+CALIBRATION_IMAGES = 5000
+CALIBRATION_FRACTION = CALIBRATION_IMAGES / 60_000
+
+
+def calibration_split(y_train: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train index, calibration index): a stratified 1/12 of the training images (5,000 of 60,000;
+    proportionally fewer in the quick profile) held out for :func:`fit_temperature`. Drawn with
+    ``seed`` (``training.train_and_save`` passes the fixed ``preprocess.SUBSET_SEED``, so every recipe and
+    run seed holds out the same images)."""
+    from sklearn.model_selection import train_test_split
+
+    y_train = np.asarray(y_train)
+    n = max(10 * int(np.unique(y_train).size), int(round(len(y_train) * CALIBRATION_FRACTION)))
+    train, held = train_test_split(np.arange(len(y_train)), test_size=n, stratify=y_train, random_state=seed)
+    return np.sort(train), np.sort(held)

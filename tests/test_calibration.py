@@ -55,3 +55,14 @@ def test_calibrate_improves_and_card_round_trips():
     assert cal.card_temperature({}) == 1.0
     with pytest.raises(ValueError):
         cal.card_temperature({"calibration": {**c.as_dict(), "temperature": -1.0}})
+
+
+def test_calibration_split_is_stratified_disjoint_and_seeded(mnist):
+    train, held = cal.calibration_split(mnist.y_train, seed=42)
+    assert len(held) == cal.CALIBRATION_IMAGES and len(train) == 55_000
+    assert not np.intersect1d(train, held).size
+    counts = np.bincount(mnist.y_train[held], minlength=10) / len(held)
+    np.testing.assert_allclose(counts, np.bincount(mnist.y_train, minlength=10) / 60_000, atol=0.002)
+    assert np.array_equal(held, cal.calibration_split(mnist.y_train, seed=42)[1])
+    small_train, small_held = cal.calibration_split(mnist.y_train[:6000], seed=42)
+    assert len(small_held) == 500
