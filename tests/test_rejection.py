@@ -1,0 +1,79 @@
+"""The non-digit generator, the answer rule and a small detector trained on real MNIST digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnistlib import nondigits, rejection
+from mnistlib.imageprep import to_mnist
+
+
+def _noise():
+    return Image.fromarray(np.random.default_rng(3).integers(0, 256, (120, 120), dtype=np.uint8))
+
+
+def _line():
+    a = np.full((120, 120), 245, np.uint8)
+    a[58:64, 15:105] = 20
+    return Image.fromarray(a)
+
+
+def test_generator_is_seeded_and_draws_every_kind():
+    a = nondigits.pictures(len(nondigits.EVAL_KINDS), 7, nondigits.EVAL_KINDS, nondigits.EVAL_FONTS)
+    b = nondigits.pictures(len(nondigits.EVAL_KINDS), 7, nondigits.EVAL_KINDS, nondigits.EVAL_FONTS)
+    assert [k for k, _ in a] == list(nondigits.EVAL_KINDS)
+    for (_, x), (_, y) in zip(a, b):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
+    assert not any(to_mnist(p, keep_steps=False).blank for _, p in a)
+    assert not set(nondigits.TRAIN_FONTS) & set(nondigits.EVAL_FONTS)
+    assert not set(nondigits.UNSEEN_KINDS) & set(nondigits.TRAIN_KINDS)
+    with pytest.raises(ValueError, match="unknown non-digit kind"):
+        nondigits.render("cat", np.random.default_rng(0))
+
+
+def test_decide_reasons_and_rule_validation():
+    sure = np.eye(10, dtype=np.float32)[3]
+    flat = np.full(10, 0.1, np.float32)
+    assert rejection.decide(sure, 0.1) == (3, None)
+    assert rejection.decide(sure, 0.9) == (None, "not a digit")
+    assert rejection.decide(flat, 0.1) == (None, "unsure")
+    assert list(rejection.answers(np.stack([sure, flat, sure]), np.array([0.1, 0.1, 0.9]))) == [3, -2, -1]
+    with pytest.raises(ValueError, match="min-confidence must be between 0 and 1"):
+        rejection.Rule(min_confidence=1.5)
+
+
+@pytest.fixture(scope="module")
+def detector(mnist):
+    model, card = rejection.train_detector(mnist.x_train[:3000], n=300, epochs=8, seed=5)
+    return model
+
+
+def test_detector_rejects_noise_and_a_line_but_not_digits(detector, mnist):
+    x = rejection.prepare([_noise(), _line()])
+    assert (rejection.nondigit_probability(detector, x) >= rejection.NONDIGIT_THRESHOLD).all()
+    rng = np.random.default_rng(11)
+    digits = rejection.prepare(rejection.render_digit(d, rng) for d in mnist.x_test[:40])
+    assert np.mean(rejection.nondigit_probability(detector, digits) < rejection.NONDIGIT_THRESHOLD) >= 0.75
+
+
+def test_detector_round_trips(detector, tmp_path):
+    card = {"threshold": 0.4, "seed": 5}
+    path = rejection.save_detector(detector, tmp_path / "nd.keras", card)
+    model, loaded = rejection.load_detector(path)
+    assert loaded == card
+    x = rejection.prepare([_line()])
+    np.testing.assert_allclose(rejection.nondigit_probability(model, x),
+                               rejection.nondigit_probability(detector, x), atol=1e-6)
+
+
+def test_shipped_detector_with_its_card_thresholds(mnist):
+    """models/nondigit.keras: the issue's noise and horizontal line are rejected, real digits are not."""
+    model, card = rejection.load_or_train_detector(mnist.x_train)
+    assert card["threshold"] == rejection.NONDIGIT_THRESHOLD and card["min_confidence"] == rejection.MIN_CONFIDENCE
+    x = rejection.prepare([_noise(), _line()])
+    assert (rejection.nondigit_probability(model, x) >= card["threshold"]).all()
+    rng = np.random.default_rng(12)
+    digits = rejection.prepare(rejection.render_digit(d, rng) for d in mnist.x_test[:100])
+    assert np.mean(rejection.nondigit_probability(model, digits) < card["threshold"]) >= 0.97
