@@ -77,3 +77,16 @@ def test_shipped_detector_with_its_card_thresholds(mnist):
     rng = np.random.default_rng(12)
     digits = rejection.prepare(rejection.render_digit(d, rng) for d in mnist.x_test[:100])
     assert np.mean(rejection.nondigit_probability(model, digits) < card["threshold"]) >= 0.97
+
+
+def test_tradeoff_curve_ends_and_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    sure = np.eye(10, dtype=np.float32)[[1, 2, 3]]
+    curve = rejection.tradeoff(sure, np.array([1, 2, 3]), sure[:2], np.array([0.1, 0.2, 0.3]),
+                               np.array([0.9, 0.95]), thresholds=[0.0, 0.5, 1.0])
+    assert curve["digits_correct"] == [0.0, 1.0, 1.0]
+    assert curve["nondigits_rejected"] == [1.0, 1.0, 0.0]
+    ax = rejection.plot_tradeoff({"detector": curve})
+    assert len(ax.lines) == 3
