@@ -84,12 +84,14 @@ def choose_baseline(probs, labels, p_others):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=600, help="pictures per set (default 600)")
+    ap.add_argument("--detector", default=str(ROOT / "models" / rejection.DETECTOR_NAME), help="detector .keras file")
+    ap.add_argument("--figure", default=str(ROOT / "build" / "reject_tradeoff.png"), help="trade-off figure to write")
     args = ap.parse_args()
     from mnistlib.saving import load_model
 
     d = load_mnist()
     clf = load_model(ROOT / "models" / "cnn.keras")
-    det, det_card = rejection.load_detector(ROOT / "models" / rejection.DETECTOR_NAME)
+    det, det_card = rejection.load_detector(args.detector)
     rng = np.random.default_rng(EVAL_SEED)
     order = rng.permutation(len(d.x_test))
     half_a, half_b = order[: len(order) // 2], order[len(order) // 2:]
@@ -148,8 +150,8 @@ def main() -> None:
     import matplotlib
     matplotlib.use("Agg")
     ax = rejection.plot_tradeoff(curves)
-    (ROOT / "build").mkdir(exist_ok=True)
-    ax.figure.savefig(ROOT / "build" / "reject_tradeoff.png", dpi=120, bbox_inches="tight")
+    Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
+    ax.figure.savefig(args.figure, dpi=120, bbox_inches="tight")
     out = {
         "calibration_validation": calib.as_dict(),
         "calibration_evaluation": {"ece_before": round(cal.expected_calibration_error(raw_ev, y_ev), 5),
