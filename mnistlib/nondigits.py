@@ -148,11 +148,13 @@ def _shape(size, rng):
     elif kind == 2:  # star
         ang = np.arange(10) * np.pi / 5 + rng.uniform(0, np.pi)
         rad = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
-        draw.polygon([(c + q * np.cos(t), c + q * np.sin(t)) for q, t in zip(rad, ang)], outline=ink, width=w, fill=fill)
+        corners = [(c + q * np.cos(t), c + q * np.sin(t)) for q, t in zip(rad, ang)]
+        draw.polygon(corners, outline=ink, width=w, fill=fill)
     elif kind == 3:  # plus or cross
         a = rng.uniform(0, np.pi / 2)
         for t in (a, a + np.pi / 2):
-            draw.line([(c - r * np.cos(t), c - r * np.sin(t)), (c + r * np.cos(t), c + r * np.sin(t))], fill=ink, width=w)
+            dx, dy = r * np.cos(t), r * np.sin(t)
+            draw.line([(c - dx, c - dy), (c + dx, c + dy)], fill=ink, width=w)
     else:  # arrow
         draw.line([(c - r, c), (c + r, c)], fill=ink, width=w)
         draw.line([(c + r, c), (c + r * 0.5, c - r * 0.4)], fill=ink, width=w)
