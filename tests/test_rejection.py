@@ -90,3 +90,27 @@ def test_tradeoff_curve_ends_and_plot():
     assert curve["nondigits_rejected"] == [1.0, 1.0, 0.0]
     ax = rejection.plot_tradeoff({"detector": curve})
     assert len(ax.lines) == 3
+
+
+def test_shipped_detector_litert_export_matches_keras(mnist):
+    """models/nondigit.tflite (``model.export(..., format="litert")``) answers like the .keras file, so
+    predict can run the detector without TensorFlow."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model, _ = rejection.load_detector(_models() / rejection.DETECTOR_NAME)
+    x = np.concatenate([rejection.prepare([_noise(), _line()]), mnist.x_test[:30] / np.float32(255)])[..., None]
+    x = x.astype(np.float32)
+    it = Interpreter(model_path=str(_models() / "nondigit.tflite"))
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    it.resize_tensor_input(inp["index"], x.shape)
+    it.allocate_tensors()
+    it.set_tensor(inp["index"], x)
+    it.invoke()
+    np.testing.assert_allclose(it.get_tensor(out["index"]).reshape(-1), rejection.nondigit_probability(model, x),
+                               atol=1e-5)
+
+
+def _models():
+    from conftest import ROOT
+
+    return ROOT / "models"
