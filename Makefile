@@ -64,6 +64,8 @@ bench: install  ## benchmarks (not part of CI); results in benchmarks/README.md
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_predict.py
+	$(PY) benchmarks/bench_numbers.py
+	$(PY) benchmarks/bench_runtime.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info

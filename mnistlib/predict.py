@@ -14,7 +14,11 @@ with ``pip install .`` has no checkout, so there: pass ``--model PATH`` (``model
 (it saves ``models/cnn.keras`` in the project folder). A missing default model is one clear error
 saying where it looked.
 
-Importing this module never imports TensorFlow; loading a model does.
+A model path ``X.keras`` is answered by its LiteRT export ``X.tflite`` when one sits beside it
+(written by :func:`mnistlib.saving.save_model` and ``mnistlib export``; not older than ``X.keras``):
+that runs on the light runtime (:mod:`mnistlib.runtime`) and never imports TensorFlow. Without an
+export, or for a Keras model object, Keras runs it. Importing this module never imports TensorFlow;
+loading a ``.keras`` model does.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from mnistlib import config
 from mnistlib.errors import MnistlibError
 from mnistlib.imageprep import Prepared, to_mnist
 from mnistlib.inputs import check_images, check_model, check_outputs
+from mnistlib.runtime import EXPORT_SUFFIX, LightModel, light_model_path
 
 #: Images sent to the model per call by :func:`predict_images`.
 BATCH_SIZE = 256
@@ -100,18 +105,24 @@ def check_model_path(path: str | os.PathLike | None) -> Path:
 
 
 def get_model(model=None):
-    """A Keras model: ``model`` itself if it is one, else loaded (once per process) from the path
-    ``model`` or from :func:`default_model_path`. Its declared output is checked (:func:`~mnistlib.inputs.check_model`)."""
+    """A model to predict with: ``model`` itself if it is a model object (Keras), else loaded (once per
+    process) from the path ``model`` or from :func:`default_model_path`. For ``X.keras`` with an
+    up-to-date export ``X.tflite`` beside it, and for a ``.tflite`` path, that is a
+    :class:`mnistlib.runtime.LightModel` (no TensorFlow); for a ``.keras`` without one, the Keras model.
+    Its declared output is checked (:func:`~mnistlib.inputs.check_model`)."""
     if model is not None and not isinstance(model, (str, os.PathLike)):
         return check_model(model)
     path = check_model_path(model)
-    key = str(path.resolve())
+    light = light_model_path(path)
+    key = str((light or path).resolve())
     if key not in _MODELS:
-        _MODELS[key] = check_model(_load(path), what=f"the model in {path}")
+        _MODELS[key] = check_model(_load(light or path), what=f"the model in {light or path}")
     return _MODELS[key]
 
 
 def _load(path: Path):
+    if path.suffix == EXPORT_SUFFIX:
+        return LightModel(path)
     # Deliberately lazy: mnistlib.saving imports TensorFlow, and importing this module must not
     # (tests/test_imports.py).
     from mnistlib.saving import load_model
@@ -128,6 +139,13 @@ def _name(src) -> str:
 def _predict_batch(model, images: np.ndarray) -> np.ndarray:
     batch = check_images(images, name="prepared pictures")
     return check_outputs(model.predict_on_batch(batch), len(batch))
+
+
+def classify(images, model=None) -> np.ndarray:
+    """Probabilities ``float32 (N, 10)`` for prepared MNIST-style images ``(N, 28, 28)``, in one model
+    call; ``model`` as in :func:`get_model`. Used by :func:`mnistlib.reading.read_number` (all the
+    digits of a row at once)."""
+    return _predict_batch(get_model(model), images)
 
 
 def _finish(source: str, prepared: Prepared, probs: np.ndarray | None) -> Prediction:

@@ -2,9 +2,10 @@
 
 :func:`save_model` writes ``X.keras`` plus a JSON card ``X.json`` (recipe, seed, epochs, test
 accuracy, training seconds, library versions, date), both atomically: a crash never leaves a
-half-written model. :func:`check_output_path` is called *before* training, so a model that
-cannot be saved is known before minutes of training, not after. :func:`load_model` and
-:func:`load_card` read them back with one-line errors.
+half-written model; it also exports ``X.tflite`` beside them (:func:`mnistlib.runtime.export_model`),
+the file ``mnistlib predict`` runs without importing TensorFlow. :func:`check_output_path` is
+called *before* training, so a model that cannot be saved is known before minutes of training,
+not after. :func:`load_model` and :func:`load_card` read them back with one-line errors.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from mnistlib.config import keras as _keras
 from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
 from mnistlib.optim import compile_model, make_optimizer
+from mnistlib.runtime import ExportError, export_model, exported_path
 
 keras = _keras()
 
@@ -82,8 +84,14 @@ def _jsonable(value):
         return str(value)
 
 
-def save_model(model, path: str | os.PathLike, card: dict | None = None) -> Path:
+def save_model(model, path: str | os.PathLike, card: dict | None = None, export: bool = True) -> Path:
     """Save ``model`` to ``path`` (``.keras``) and its JSON card beside it, both atomically (notebook 05).
+
+    With ``export`` (the default) the model is then also exported to ``X.tflite`` beside them
+    (:func:`mnistlib.runtime.export_model`, atomic too), for the light runtime of ``mnistlib predict``.
+    If that export fails, the ``.keras`` and its card are saved all the same, an out-of-date
+    ``X.tflite`` is removed (so predictions never come from the previous model), and
+    :class:`~mnistlib.runtime.ExportError` says so and how to retry (``mnistlib export X.keras``).
 
     The card gets ``recipe``/``seed``/``epochs``/``test_accuracy``/``train_seconds`` from
     ``card`` (missing ones are null) plus ``params``, ``library_versions``, ``date`` and
@@ -112,7 +120,22 @@ def save_model(model, path: str | os.PathLike, card: dict | None = None) -> Path
     finally:
         for tmp in (tmp_model, tmp_card):
             tmp.unlink(missing_ok=True)
+    if export:
+        _export_beside(slim, path)
     return path
+
+
+def _export_beside(model, path: Path) -> None:
+    """Export ``model`` (just saved at ``path``) to ``X.tflite``; on failure remove a stale one and say so."""
+    light = exported_path(path)
+    try:
+        export_model(model, light)
+    except Exception as exc:  # noqa: BLE001 - the model is saved; only its export failed
+        if not light.is_dir():
+            light.unlink(missing_ok=True)  # the previous model's export must not answer for this one
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ExportError(f"saved {path} and {card_path(path).name}, but could not export {light.name} ({reason}); "
+                          f"predictions will use Keras until `mnistlib export {path}` succeeds") from None
 
 
 def load_model(path: str | os.PathLike):

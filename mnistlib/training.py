@@ -39,6 +39,7 @@ from mnistlib.evaluation import evaluate
 from mnistlib.inputs import check_images, check_labels
 from mnistlib.preprocess import kfold_splits, run_data, train_val_split
 from mnistlib.recipes import Recipe, build_model, get_recipe
+from mnistlib.runtime import ExportError
 from mnistlib.saving import check_output_path, load_model, save_model
 
 keras = _keras()
@@ -247,9 +248,13 @@ def run_cross_validation(recipe: str | Recipe, *, folds: int | None = None, epoc
 
 
 def _save_or_rescue(model, out: Path, card: dict) -> Path:
-    """Save; if that fails after all, save to the temporary folder instead and say where (no training is lost)."""
+    """Save; if that fails after all, save to the temporary folder instead and say where (no training is lost).
+    An :class:`~mnistlib.runtime.ExportError` is passed on as it is: the model and card are saved, only
+    their LiteRT export failed (``mnistlib export`` retries it)."""
     try:
         return save_model(model, out, card)
+    except ExportError:
+        raise
     except Exception as first:  # noqa: BLE001 - whatever went wrong, keep the trained model
         rescue = Path(tempfile.mkdtemp(prefix="mnistlib-")) / out.name
         save_model(model, rescue, card)

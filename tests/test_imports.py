@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHT = ("mnistlib", "mnistlib.data", "mnistlib.imageprep", "mnistlib.inputs", "mnistlib.preprocess",
-         "mnistlib.predict", "mnistlib.cli")
+         "mnistlib.predict", "mnistlib.runtime", "mnistlib.cli", "mnistlib.cli.export")
 
 
 def _python(*args: str) -> subprocess.CompletedProcess:
@@ -27,11 +28,31 @@ def test_importing_the_light_modules_does_not_import_tensorflow():
     assert proc.stdout.strip() == "[]", f"importing {', '.join(LIGHT)} imported {proc.stdout.strip()}"
 
 
-def test_predict_imports_tensorflow_only_to_load_a_model():
-    proc = _python("-c", "import sys, mnistlib.predict as p; assert 'tensorflow' not in sys.modules; "
-                         "p.get_model(); print('tensorflow' in sys.modules)")
+def test_predict_imports_tensorflow_only_to_load_a_model_without_its_export(tmp_path):
+    """The default model (models/cnn.keras with models/cnn.tflite beside it) runs on the light runtime;
+    a .keras without an export is loaded by Keras, which imports TensorFlow."""
+    lone = tmp_path / "lone.keras"
+    shutil.copy(ROOT / "models" / "cnn.keras", lone)
+    proc = _python("-c", "import sys, mnistlib.predict as p; "
+                         "m = p.get_model(); print(type(m).__name__, 'tensorflow' in sys.modules); "
+                         f"m = p.get_model({str(lone)!r}); print(type(m).__name__, 'tensorflow' in sys.modules)")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "True"  # the check above can see TensorFlow when it is there
+    light, keras = proc.stdout.strip().splitlines()
+    assert light == "LightModel False"
+    assert keras.split() == ["Functional", "True"]  # a Keras model; and the check can see TensorFlow
+
+
+def test_runtime_imports_tensorflow_only_to_export(tmp_path):
+    """mnistlib.runtime predicts without TensorFlow; export_model imports it, when called."""
+    source = tmp_path / "m.keras"
+    shutil.copy(ROOT / "models" / "dense.keras", source)
+    proc = _python("-c", "import sys, numpy as np, mnistlib.runtime as rt; "
+                         "rt.LightModel('models/dense.tflite').predict(np.zeros((2, 28, 28, 1), np.float32)); "
+                         "print('tensorflow' in sys.modules); "
+                         f"rt.export_model({str(source)!r}); print('tensorflow' in sys.modules)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]
+    assert (tmp_path / "m.tflite").is_file()
 
 
 def test_mnistlib_data_json_does_not_import_tensorflow(mnist_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -190,3 +191,29 @@ def test_model_outputs_are_checked_against_the_contract(digits, paper_photo):
     five = k.Model(inputs, k.layers.Dense(5)(k.layers.Flatten()(inputs)))
     with pytest.raises(InputError, match="outputs 5 values per image"):
         predict_images([photo], five)
+
+
+def test_a_model_with_its_export_runs_on_the_light_runtime_and_falls_back_to_keras_without(
+        digits, tmp_path, paper_photo):
+    """models/cnn.keras is answered by models/cnn.tflite (a LightModel, cached once per process, also when
+    asked for by the .tflite path); a copy of the .keras without its export is run by Keras, with the
+    same answers. A Keras model object passed in is used as it is."""
+    from mnistlib.predict import get_model
+    from mnistlib.runtime import LightModel
+
+    light = get_model()
+    assert isinstance(light, LightModel) and light.path == config.MODELS_DIR / "cnn.tflite"
+    assert get_model(config.MODELS_DIR / "cnn.keras") is light
+    assert get_model(str(config.MODELS_DIR / "cnn.tflite")) is light
+    lone = tmp_path / "lone.keras"
+    shutil.copy(config.MODELS_DIR / "cnn.keras", lone)
+    heavy = get_model(lone)
+    assert not isinstance(heavy, LightModel) and isinstance(heavy, keras().Model)
+    photos = [paper_photo(digit, seed=i) for i, digit in enumerate(digits[0])]
+    by_light = predict_images(photos)
+    by_keras = predict_images(photos, lone)
+    by_object = predict_images(photos, heavy)
+    assert [r.digit for r in by_light] == [r.digit for r in by_keras] == [r.digit for r in by_object]
+    assert [r.digit for r in by_light] == digits[1].tolist()
+    np.testing.assert_allclose(np.stack([r.probabilities for r in by_light]),
+                               np.stack([r.probabilities for r in by_keras]), atol=1e-5)

@@ -14,6 +14,7 @@ from mnistlib.errors import MnistlibError
 from mnistlib.optim import SmoothedSparseCrossentropy, compile_model, keras, make_optimizer, make_schedule
 from mnistlib.preprocess import prepare_images, stratified_subset
 from mnistlib.recipes import RECIPES, Recipe, build_model, get_recipe, register_recipe
+from mnistlib.runtime import ExportError
 from mnistlib.saving import load_card
 from mnistlib.training import (
     TrainResult, _save_or_rescue, cross_validate, cv_summary, fit, train_recipe,
@@ -176,3 +177,15 @@ def test_compile_model_refuses_a_model_that_is_not_a_digit_classifier():
     five = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Flatten()(inputs)))
     with pytest.raises(MnistlibError, match="10"):
         compile_model(five, make_optimizer("adam", 1e-3))
+
+
+def test_a_model_saved_but_not_exported_is_not_rescued_elsewhere(tmp_path):
+    """An export failure is not a save failure: the model stays where it was asked to go, and the
+    error says how to retry the export (no copy in a temporary folder)."""
+    new_model_session(0)
+    model = build_model("dense_50_sigmoid")
+    (tmp_path / "m.tflite").mkdir()  # the export's place is taken by a folder
+    with pytest.raises(ExportError, match="mnistlib export") as info:
+        _save_or_rescue(model, tmp_path / "m.keras", {"recipe": "dense_50_sigmoid"})
+    assert "saved to" not in str(info.value)
+    assert load_card(tmp_path / "m.keras")["recipe"] == "dense_50_sigmoid"

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 #: Subcommand name -> module in this package with ``register(subparsers)`` and ``run(args) -> int``.
-SUBCOMMANDS = ("data", "train", "evaluate", "cv", "predict")
+SUBCOMMANDS = ("data", "train", "evaluate", "cv", "predict", "export")
 
 
 class _Parser(argparse.ArgumentParser):
