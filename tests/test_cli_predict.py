@@ -117,3 +117,48 @@ def test_installed_package_without_checkout_says_how_to_get_a_model(mnist, tmp_p
     assert proc.returncode == 0, proc.stderr
     path, digit, confidence = proc.stdout.strip().split("\t")
     assert path == str(photo) and int(digit) == int(mnist.y_test[0]) and float(confidence) > 0.5
+
+
+
+def _predict_reporting_imports(*args: str) -> tuple[subprocess.CompletedProcess, list[str], list[str]]:
+    """``mnistlib predict ARGS`` under ``python -X importtime``; returns the process, the modules importtime
+    reported, and the TensorFlow/Keras modules loaded when the process ended (read from ``sys.modules`` at
+    exit: mnistlib.config imports TensorFlow with stderr silenced, which hides it from importtime)."""
+    code = ("import atexit, runpy, sys; "
+            "atexit.register(lambda: print('HEAVY', *sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('tensorflow', 'keras'))[:3], flush=True)); "
+            f"sys.argv = ['mnistlib', 'predict', *{list(args)!r}]; runpy.run_module('mnistlib', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, env={k: v for k, v in os.environ.items() if k != "MNISTLIB_HOME"})
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    heavy = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("HEAVY")]
+    return proc, imported, heavy[0] if heavy else ["(no report)"]
+
+
+def test_predict_with_the_committed_model_never_imports_tensorflow(tmp_path):
+    """The default model has its LiteRT export beside it: a cold `mnistlib predict` answers without importing
+    TensorFlow, and gives the digit Keras gives (a copy of the .keras without its export)."""
+    photo = ROOT / "notebooks" / "images" / "photo_3.jpg"
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "mnistlib", "predict", str(photo)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "MNISTLIB_HOME"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stderr.splitlines()
+    assert any(line.endswith("| ai_edge_litert.interpreter") for line in lines)  # importtime did report
+    assert not [line for line in lines if "tensorflow" in line.lower()], "TensorFlow was imported"
+    assert not [line for line in lines if not line.startswith("import time:")]  # nothing else on stderr
+    path, digit, confidence = proc.stdout.strip().split("\t")
+    assert path == str(photo) and digit == "3" and float(confidence) > 0.5
+
+    light, imported, heavy = _predict_reporting_imports(str(photo))
+    assert light.returncode == 0 and heavy == [], (light.stderr[-2000:], heavy)
+    assert light.stdout.splitlines()[0] == proc.stdout.strip()
+
+    lone = tmp_path / "cnn.keras"  # the same model without its export: Keras runs it
+    shutil.copy(ROOT / "models" / "cnn.keras", lone)
+    keras_run, imported, heavy = _predict_reporting_imports("--model", str(lone), str(photo))
+    assert keras_run.returncode == 0, keras_run.stderr[-2000:]
+    assert heavy and heavy[0].startswith(("keras", "tensorflow"))  # the check sees TensorFlow when it is there
+    keras_path, keras_digit, keras_confidence = keras_run.stdout.splitlines()[0].split("\t")
+    assert (keras_path, keras_digit) == (path, digit)
+    assert abs(float(keras_confidence) - float(confidence)) <= 1e-4

@@ -253,6 +253,28 @@ def test_pipeline_steps(slice_):
     assert [ax.get_title() for ax in fig.axes] == list(steps)
 
 
+
+def test_number_reading_boxes_each_digit_and_shows_what_the_model_saw(slice_):
+    from matplotlib.patches import Rectangle
+
+    from mnistlib.reading import NumberReading
+
+    x, y = slice_
+    picture = np.concatenate([x[0], x[1], x[2]], axis=1)  # three test digits side by side, 28x84
+    boxes = [(28 * i + 4, 4, 28 * i + 24, 24) for i in range(3)]
+    reading = NumberReading(text="".join(str(int(d)) for d in y[:3]), digits=[int(d) for d in y[:3]],
+                            confidences=[0.99, 0.5, 0.875], boxes=boxes,
+                            prepared=[x[i] / 255.0 for i in range(3)], size=(84, 28))
+    fig = _check(plots.number_reading(picture, reading), 4)  # the picture, then one tile per digit
+    top = fig.axes[0]
+    assert top.get_title() == f"read: {reading.text}"
+    frames = [p for p in top.patches if isinstance(p, Rectangle)]
+    assert [(round(f.get_x() + 0.5), round(f.get_y() + 0.5), f.get_width(), f.get_height()) for f in frames] == \
+        [(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]
+    assert [ax.get_title() for ax in fig.axes[1:]] == [f"{int(y[0])}: 99.0%", f"{int(y[1])}: 50.0%",
+                                                       f"{int(y[2])}: 87.5%"]
+    np.testing.assert_allclose(fig.axes[2].images[0].get_array(), x[1] / 255.0)
+
 # --- save_fig ----------------------------------------------------------------------------------
 
 def test_save_fig_writes_png_of_the_right_size(tmp_path, slice_):

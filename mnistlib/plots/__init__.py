@@ -12,14 +12,14 @@ a figure is drawn; without a display (and outside Jupyter) matplotlib's Agg back
 * 05_train: :func:`learning_curves`, :func:`cv_boxplot`, :func:`recipe_comparison`
 * 06_evaluate: :func:`confusion_heatmap`, :func:`precision_recall_bars`, :func:`misclassified_gallery`,
   :func:`prediction_grid`, :func:`conv_filters`, :func:`feature_maps`
-* 07_predict: :func:`probability_bars`, :func:`pipeline_steps`
+* 07_predict: :func:`probability_bars`, :func:`pipeline_steps`, :func:`number_reading`
 """
 
 from mnistlib.config import FIGURES_DIR
 from mnistlib.plots._style import STYLE, save_fig
 from mnistlib.plots.cnn import conv_filters, feature_maps
 from mnistlib.plots.evaluate import confusion_heatmap, misclassified_gallery, precision_recall_bars, prediction_grid
-from mnistlib.plots.predict import pipeline_steps, probability_bars
+from mnistlib.plots.predict import number_reading, pipeline_steps, probability_bars
 from mnistlib.plots.preprocess import augmentation_preview, before_after_scaling
 from mnistlib.plots.train import cv_boxplot, learning_curves, recipe_comparison
 from mnistlib.plots.visualize import class_distribution, class_examples, mean_images, pixel_histogram, sample_grid
@@ -31,5 +31,5 @@ __all__ = [
     "learning_curves", "cv_boxplot", "recipe_comparison",
     "confusion_heatmap", "precision_recall_bars", "misclassified_gallery", "prediction_grid",
     "conv_filters", "feature_maps",
-    "probability_bars", "pipeline_steps",
+    "probability_bars", "pipeline_steps", "number_reading",
 ]

@@ -97,3 +97,25 @@ def pipeline_steps(steps):
                         ha="left", va="center", fontsize=18, color="0.4", annotation_clip=False)
     fig.suptitle("Preprocessing steps, left to right")
     return fig
+
+
+@styled
+def number_reading(picture, reading):
+    """A row of digits as :func:`mnistlib.reading.read_number` read it (07_predict): the picture with a box
+    and the answer over each digit, and below it the 28×28 image of each digit that the model saw.
+
+    ``picture`` is the picture as :func:`mnistlib.imageprep.load_image` gives it (the pixels the boxes
+    refer to); ``reading`` the :class:`~mnistlib.reading.NumberReading`."""
+    from matplotlib.patches import Rectangle
+
+    n = len(reading.digits)
+    fig = _figure((max(6.0, 1.3 * n + 1.0), 4.6))
+    grid = fig.add_gridspec(2, max(n, 1), height_ratios=[2.2, 1.0])
+    top = fig.add_subplot(grid[0, :])
+    _show(top, np.asarray(picture), f"read: {reading.text or '(blank)'}", what="picture")
+    for i, (digit, conf, (x0, y0, x1, y1)) in enumerate(zip(reading.digits, reading.confidences, reading.boxes)):
+        top.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, lw=1.5, color=STYLE["highlight"]))
+        top.text(x0, y0 - 2, f"{digit} ({conf:.0%})", color=STYLE["highlight"], fontsize=9, ha="left", va="bottom")
+        ax = fig.add_subplot(grid[1, i])
+        _show(ax, reading.prepared[i], f"{digit}: {conf:.1%}", what="digit")
+    return fig
