@@ -119,10 +119,12 @@ def card_path(path: str | Path) -> Path:
 
 
 def save_detector(model, path: str | Path, card: dict) -> Path:
-    """Save the detector as ``path`` (.keras) and its card as the .json beside it."""
+    """Save the detector as ``path`` (.keras), its LiteRT export (.tflite, for TensorFlow-free
+    prediction) and its card (.json) beside it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
+    model.export(str(path.with_suffix(".tflite")), format="litert", verbose=False)
     card_path(path).write_text(json.dumps(card, indent=2) + "\n")
     return path
 

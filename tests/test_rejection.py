@@ -62,7 +62,7 @@ def test_detector_round_trips(detector, tmp_path):
     card = {"threshold": 0.4, "seed": 5}
     path = rejection.save_detector(detector, tmp_path / "nd.keras", card)
     model, loaded = rejection.load_detector(path)
-    assert loaded == card
+    assert loaded == card and path.with_suffix(".tflite").is_file()
     x = rejection.prepare([_line()])
     np.testing.assert_allclose(rejection.nondigit_probability(model, x),
                                rejection.nondigit_probability(detector, x), atol=1e-6)
