@@ -66,6 +66,9 @@ bench: install  ## benchmarks (not part of CI); results in benchmarks/README.md
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_numbers.py
 	$(PY) benchmarks/bench_runtime.py
+	$(PY) benchmarks/bench_paper.py
+	$(PY) benchmarks/bench_calibration.py
+	$(PY) benchmarks/bench_reject.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -19,10 +19,19 @@ A model path ``X.keras`` is answered by its LiteRT export ``X.tflite`` when one 
 that runs on the light runtime (:mod:`mnistlib.runtime`) and never imports TensorFlow. Without an
 export, or for a Keras model object, Keras runs it. Importing this module never imports TensorFlow;
 loading a ``.keras`` model does.
+
+Answers are not always digits. The probabilities are calibrated with the temperature in the model's
+card (``X.json``, ``calibration.temperature``; 1 when the card has none, :mod:`mnistlib.calibration`),
+and :func:`mnistlib.rejection.decide` turns them into an answer: ``reason="not a digit"`` when the
+"not a digit" detector (``models/nondigit.tflite`` in the project folder, run by the light runtime;
+skipped when it is missing) says so, ``"unsure"`` when the calibrated confidence is below
+``min_confidence`` (default: the detector card's, :data:`mnistlib.rejection.MIN_CONFIDENCE`), and
+``digit`` set otherwise.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,21 +40,26 @@ from pathlib import Path
 import numpy as np
 
 from mnistlib import config
+from mnistlib.calibration import apply_temperature, card_temperature
 from mnistlib.errors import MnistlibError
 from mnistlib.imageprep import Prepared, to_mnist
 from mnistlib.inputs import check_images, check_model, check_outputs
-from mnistlib.runtime import EXPORT_SUFFIX, LightModel, light_model_path
+from mnistlib.rejection import DETECTOR_NAME, MIN_CONFIDENCE, NONDIGIT_THRESHOLD, Rule, decide
+from mnistlib.runtime import EXPORT_SUFFIX, LightModel, exported_path, light_model_path
 
 #: Images sent to the model per call by :func:`predict_images`.
 BATCH_SIZE = 256
 
 _MODELS: dict[str, object] = {}
+_TEMPERATURES: dict[int, float] = {}  # id(model) -> temperature from its card
 
 
 @dataclass
 class Prediction:
-    """One picture's answer: ``digit`` is ``None`` when the picture is ``blank`` or could not be read
-    (``error`` then holds a one-line message naming the file)."""
+    """One picture's answer: ``digit`` is ``None`` when the picture is ``blank``, could not be read
+    (``error`` then holds a one-line message naming the file), or is answered with a ``reason``
+    (``"not a digit"`` or ``"unsure"``, see :func:`mnistlib.rejection.decide`). ``confidence`` and
+    ``probabilities`` are calibrated; ``nondigit`` is the detector's probability of "not a digit"."""
 
     source: str
     digit: int | None
@@ -53,16 +67,19 @@ class Prediction:
     probabilities: np.ndarray | None  # float32 (NUM_CLASSES,), None when blank or on error
     prepared: Prepared | None = None
     error: str | None = None
+    reason: str | None = None
+    nondigit: float | None = None
 
     @property
     def blank(self) -> bool:
         return self.prepared is not None and self.prepared.blank
 
     def as_dict(self) -> dict:
-        """A JSON-ready dict: source (as ``path``), digit, confidence, probabilities, blank, error."""
+        """A JSON-ready dict: source (as ``path``), digit, reason, confidence, probabilities, blank, error."""
         out = {
             "path": self.source,
             "digit": self.digit,
+            "reason": "blank" if self.blank else self.reason,
             "confidence": None if self.confidence is None else round(float(self.confidence), 6),
             "probabilities": None if self.probabilities is None else [round(float(p), 6) for p in self.probabilities],
             "blank": self.blank,
@@ -117,7 +134,39 @@ def get_model(model=None):
     key = str((light or path).resolve())
     if key not in _MODELS:
         _MODELS[key] = check_model(_load(light or path), what=f"the model in {light or path}")
+        _TEMPERATURES[id(_MODELS[key])] = card_temperature(_card(path.with_suffix(".json")))
     return _MODELS[key]
+
+
+def _card(path: Path) -> dict | None:
+    """A JSON model card, or ``None`` when there is none (read without TensorFlow)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def get_detector():
+    """``(detector, card)`` of the "not a digit" detector (:mod:`mnistlib.rejection`), run by the light
+    runtime from ``nondigit.tflite`` in :data:`mnistlib.config.MODELS_DIR`; ``(None, {})`` when it is missing."""
+    light = exported_path(Path(config.MODELS_DIR) / DETECTOR_NAME)
+    key = str(light)
+    if key not in _MODELS:
+        detector = LightModel(light, outputs=1) if light.is_file() else None
+        _MODELS[key] = (detector, _card(light.with_suffix(".json")) or {})
+    return _MODELS[key]
+
+
+def answer_rule(min_confidence: float | None = None) -> Rule:
+    """The :class:`~mnistlib.rejection.Rule` to answer with: the detector card's thresholds, or
+    ``min_confidence`` when given (``--min-confidence``); a value outside [0, 1] is a one-line error."""
+    card = get_detector()[1]
+    try:
+        return Rule(nondigit_threshold=float(card.get("threshold", NONDIGIT_THRESHOLD)),
+                    min_confidence=float(card.get("min_confidence", MIN_CONFIDENCE)
+                                         if min_confidence is None else min_confidence))
+    except (TypeError, ValueError) as exc:
+        raise MnistlibError(str(exc)) from None
 
 
 def _load(path: Path):
@@ -138,7 +187,15 @@ def _name(src) -> str:
 
 def _predict_batch(model, images: np.ndarray) -> np.ndarray:
     batch = check_images(images, name="prepared pictures")
-    return check_outputs(model.predict_on_batch(batch), len(batch))
+    probs = check_outputs(model.predict_on_batch(batch), len(batch))
+    temperature = _TEMPERATURES.get(id(model), 1.0)
+    return probs if temperature == 1.0 else apply_temperature(probs, temperature).astype(np.float32)
+
+
+def _nondigit(images: np.ndarray) -> np.ndarray | None:
+    """The detector's probability of "not a digit" per prepared image, or ``None`` without a detector."""
+    detector = get_detector()[0]
+    return None if detector is None else detector.predict(check_images(images)).reshape(-1)
 
 
 def classify(images, model=None) -> np.ndarray:
@@ -148,30 +205,37 @@ def classify(images, model=None) -> np.ndarray:
     return _predict_batch(get_model(model), images)
 
 
-def _finish(source: str, prepared: Prepared, probs: np.ndarray | None) -> Prediction:
+def _finish(source: str, prepared: Prepared, probs: np.ndarray | None, nondigit: float | None = None,
+            rule: Rule | None = None) -> Prediction:
     if probs is None:
         return Prediction(source, None, None, None, prepared)
-    digit = int(np.argmax(probs))
-    return Prediction(source, digit, float(probs[digit]), probs, prepared)
+    digit, reason = decide(probs, nondigit, rule or answer_rule())
+    return Prediction(source, digit, float(np.max(probs)), probs, prepared, reason=reason,
+                      nondigit=None if nondigit is None else float(nondigit))
 
 
-def predict_image(src, model=None) -> Prediction:
+def predict_image(src, model=None, min_confidence: float | None = None) -> Prediction:
     """Prepare one picture and classify it. ``model``: a Keras model, a path, or ``None`` for the
-    default. Raises :class:`MnistlibError` when the picture cannot be read. Used by notebook 07."""
+    default; ``min_confidence``: see :func:`answer_rule`. Raises :class:`MnistlibError` when the
+    picture cannot be read. Used by notebook 07."""
+    rule = answer_rule(min_confidence)
     prepared = to_mnist(src)
     if prepared.blank:
         return _finish(_name(src), prepared, None)
-    probs = _predict_batch(get_model(model), prepared.image[np.newaxis])[0]
-    return _finish(_name(src), prepared, probs)
+    batch = prepared.image[np.newaxis]
+    probs = _predict_batch(get_model(model), batch)[0]
+    nondigit = _nondigit(batch)
+    return _finish(_name(src), prepared, probs, None if nondigit is None else nondigit[0], rule)
 
 
 def iter_predictions(srcs: Iterable, model=None, batch_size: int = BATCH_SIZE,
-                     keep_steps: bool = False) -> Iterator[Prediction]:
+                     keep_steps: bool = False, min_confidence: float | None = None) -> Iterator[Prediction]:
     """Like :func:`predict_images` but yields results batch by batch, in input order (the CLI
     streams them). The model is loaded only after the first batch of pictures is prepared."""
     srcs = list(srcs)
     if batch_size < 1:
         raise MnistlibError("batch_size must be at least 1")
+    rule = answer_rule(min_confidence)
     for start in range(0, len(srcs), batch_size):
         chunk = srcs[start: start + batch_size]
         prepared: list[Prepared | str] = []
@@ -183,20 +247,22 @@ def iter_predictions(srcs: Iterable, model=None, batch_size: int = BATCH_SIZE,
             except Exception as exc:  # an image library failure we did not foresee: still one line
                 prepared.append(f"{_name(src)}: cannot read ({' '.join(str(exc).split()) or type(exc).__name__})")
         inked = [i for i, p in enumerate(prepared) if isinstance(p, Prepared) and not p.blank]
-        probs = {}
+        probs, nondigit = {}, {}
         if inked:
             batch = np.stack([prepared[i].image for i in inked])
             probs = dict(zip(inked, _predict_batch(get_model(model), batch)))
+            scores = _nondigit(batch)
+            nondigit = {} if scores is None else dict(zip(inked, scores))
         for i, (src, p) in enumerate(zip(chunk, prepared)):
             if isinstance(p, str):
                 message = p if _name(src) in p else f"{_name(src)}: {p}"
                 yield Prediction(_name(src), None, None, None, None, error=message)
             else:
-                yield _finish(_name(src), p, probs.get(i))
+                yield _finish(_name(src), p, probs.get(i), nondigit.get(i), rule)
 
 
 def predict_images(srcs: Iterable, model=None, batch_size: int = BATCH_SIZE,
-                   keep_steps: bool = False) -> list[Prediction]:
+                   keep_steps: bool = False, min_confidence: float | None = None) -> list[Prediction]:
     """Classify many pictures, ``batch_size`` per model call. A picture that cannot be read gives a
     :class:`Prediction` with ``error`` set (nothing is raised for it). Used by notebook 07 and the CLI."""
-    return list(iter_predictions(srcs, model, batch_size, keep_steps))
+    return list(iter_predictions(srcs, model, batch_size, keep_steps, min_confidence))

@@ -93,11 +93,13 @@ class LightModel:
     :attr:`output_shape` ``(None, 10)`` (so :func:`mnistlib.inputs.check_model` accepts it).
     Safe to share between threads (one call at a time runs the interpreter)."""
 
-    output_shape = (None, NUM_CLASSES)
     input_shape = (None, *INPUT_SHAPE)
 
-    def __init__(self, path: str | os.PathLike, *, num_threads: int | None = None):
+    def __init__(self, path: str | os.PathLike, *, num_threads: int | None = None, outputs: int = NUM_CLASSES):
+        """``outputs``: values per image the model must give (10 for a digit classifier; 1 for the
+        "not a digit" detector of :mod:`mnistlib.rejection`)."""
         self.path = Path(path)
+        self.output_shape = (None, outputs)
         if not self.path.is_file():
             raise RuntimeModelError(f"exported model file not found: {self.path}")
         try:
@@ -114,18 +116,20 @@ class LightModel:
             raise RuntimeModelError(f"not a LiteRT model file (corrupt or wrong format): {self.path} "
                                     f"({first})") from None
         inputs = self._interpreter.get_input_details()
-        outputs = self._interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
+        output_details = self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(output_details) != 1:
             raise RuntimeModelError(f"{self.path}: a digit classifier has one input and one output, this model "
-                                    f"has {len(inputs)} and {len(outputs)}")
-        self._input, self._output = inputs[0], outputs[0]
+                                    f"has {len(inputs)} and {len(output_details)}")
+        self._input, self._output = inputs[0], output_details[0]
         per_image = tuple(int(d) for d in self._input["shape_signature"][1:])
         if per_image != INPUT_SHAPE or self._input["dtype"] != INPUT_DTYPE:
             raise RuntimeModelError(f"{self.path}: takes {np.dtype(self._input['dtype']).name} images of shape "
                                     f"{per_image}, not float32 {INPUT_SHAPE}")
-        if int(self._output["shape_signature"][-1]) != NUM_CLASSES:
+        if int(self._output["shape_signature"][-1]) != outputs:
+            what = "a digit classifier" if outputs == NUM_CLASSES else "this model"
             raise RuntimeModelError(f"{self.path}: outputs {int(self._output['shape_signature'][-1])} values per "
-                                    f"image; a digit classifier must output {NUM_CLASSES} (one per digit)")
+                                    f"image; {what} must output {outputs}"
+                                    + (" (one per digit)" if outputs == NUM_CLASSES else ""))
         self._batch = int(self._input["shape"][0])
         self._lock = threading.Lock()
 
@@ -143,7 +147,7 @@ class LightModel:
         return self._interpreter.get_tensor(self._output["index"])  # a copy
 
     def predict(self, images, batch_size: int | None = None, verbose=0) -> np.ndarray:
-        """Scores ``float32 (N, 10)`` (the softmax probabilities of the course's models) for a batch of
+        """Scores ``float32 (N, outputs)`` (for a classifier the softmax probabilities of the course's models) for a batch of
         images ``(N, 28, 28, 1)`` or ``(N, 28, 28)`` in [0, 1], ``batch_size`` (default :data:`BATCH_SIZE`)
         per interpreter call. ``verbose`` is accepted for Keras compatibility and ignored."""
         x = np.ascontiguousarray(check_images(images))

@@ -162,3 +162,21 @@ def test_predict_with_the_committed_model_never_imports_tensorflow(tmp_path):
     keras_path, keras_digit, keras_confidence = keras_run.stdout.splitlines()[0].split("\t")
     assert (keras_path, keras_digit) == (path, digit)
     assert abs(float(keras_confidence) - float(confidence)) <= 1e-4
+
+
+def test_a_picture_that_is_not_a_digit_is_an_answer_not_an_error(mnist, tmp_path, paper_photo, run_cli,
+                                                                 assert_one_line_error):
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (150, 150), dtype=np.uint8)).save(tmp_path / "noise.png")
+    paper_photo(mnist.x_test[0]).save(tmp_path / "seven.jpg")
+    proc = run_cli("predict", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    rows = dict(line.split("\t", 1) for line in proc.stdout.strip().splitlines())
+    assert rows[str(tmp_path / "noise.png")].startswith("not a digit\t")
+    assert rows[str(tmp_path / "seven.jpg")].startswith(f"{int(mnist.y_test[0])}\t")
+    proc = run_cli("predict", "--json", "--min-confidence", "1", str(tmp_path / "seven.jpg"))
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    if result["confidence"] < 1.0:  # (a rounded-up 1.0 is never below the threshold; tests/test_predict.py is strict)
+        assert result["digit"] is None and result["reason"] == "unsure", proc.stdout
+    assert_one_line_error(run_cli("predict", "--min-confidence", "1.5", str(tmp_path)), 2, "between 0 and 1")

@@ -217,3 +217,45 @@ def test_a_model_with_its_export_runs_on_the_light_runtime_and_falls_back_to_ker
     assert [r.digit for r in by_light] == digits[1].tolist()
     np.testing.assert_allclose(np.stack([r.probabilities for r in by_light]),
                                np.stack([r.probabilities for r in by_keras]), atol=1e-5)
+
+
+def _noise_and_line(folder):
+    """Two pictures that are not digits: random noise, and one horizontal line on paper (issue 14's examples)."""
+    rng = np.random.default_rng(0)
+    noise = folder / "noise.png"
+    Image.fromarray(rng.integers(0, 256, (160, 160), dtype=np.uint8)).save(noise)
+    line = np.full((160, 240), 235, np.uint8)
+    line[78:84, 30:210] = 30
+    line_path = folder / "line.png"
+    Image.fromarray(line).save(line_path)
+    return noise, line_path
+
+
+def test_noise_and_a_line_are_answered_not_a_digit_and_real_digits_still_are(digits, tmp_path, paper_photo):
+    noise, line = _noise_and_line(tmp_path)
+    images, labels = digits
+    paths = [noise, line]
+    for i, digit in enumerate(images[:5]):
+        paths.append(tmp_path / f"digit_{i}.jpg")
+        paper_photo(digit, seed=i).save(paths[-1])
+    results = predict_images(paths)
+    for r in results[:2]:
+        assert r.digit is None and r.reason == "not a digit" and r.nondigit >= 0.5, r
+        assert r.as_dict()["reason"] == "not a digit" and r.as_dict()["digit"] is None
+    assert [r.digit for r in results[2:]] == labels[:5].tolist()
+    assert all(r.reason is None and r.nondigit < 0.5 for r in results[2:])
+
+
+def test_min_confidence_turns_a_less_sure_answer_into_unsure(digits, tmp_path, paper_photo):
+    images, _ = digits
+    for i, digit in enumerate(images):
+        path = tmp_path / f"d{i}.jpg"
+        paper_photo(digit, seed=i).save(path)
+        sure = predict_image(path, min_confidence=0.0)
+        if sure.confidence < 0.9999:
+            break
+    assert sure.digit is not None and sure.reason is None
+    unsure = predict_image(path, min_confidence=sure.confidence + 1e-5)
+    assert unsure.digit is None and unsure.reason == "unsure" and unsure.confidence == pytest.approx(sure.confidence)
+    with pytest.raises(MnistlibError, match="between 0 and 1"):
+        predict_image(path, min_confidence=1.5)

@@ -1,8 +1,10 @@
 """``mnistlib predict [--model PATH] [--json] [--number] PATH...``: the digit in each image file (notebook 07).
 
 PATH may be files or folders (every image inside, sorted). One line per image,
-``path<TAB>digit<TAB>confidence`` (``blank`` when there is no ink), or with ``--json`` one
-object per line. A file that cannot be read gets one line on stderr naming it, the others are
+``path<TAB>digit<TAB>confidence`` (``blank`` when there is no ink; ``not a digit`` or ``unsure`` in
+place of the digit when the picture is not a digit or the calibrated confidence is below
+``--min-confidence``: answers, exit code 0), or with ``--json`` one object per line (``digit`` null and
+``reason`` set for those). A file that cannot be read gets one line on stderr naming it, the others are
 still predicted, and the exit code is 1; usage errors (no such model, a folder without
 images) exit 2. The default model is ``models/cnn.keras`` in the project folder (``MNISTLIB_HOME``,
 else the source checkout, else the current folder: see :mod:`mnistlib.predict`). A model with its
@@ -17,7 +19,7 @@ import json
 import sys
 
 from mnistlib.imageprep import find_images
-from mnistlib.predict import check_model_path, iter_predictions
+from mnistlib.predict import answer_rule, check_model_path, iter_predictions
 
 
 def register(sub):
@@ -28,6 +30,9 @@ def register(sub):
                         "(default: models/cnn.keras in $MNISTLIB_HOME, else in the source checkout, "
                         "else in the current folder)")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p.add_argument("--min-confidence", type=float, metavar="P",
+                   help="answer 'unsure' when the calibrated confidence is below P, between 0 and 1 "
+                        "(default: the one chosen on validation data, in models/nondigit.json)")
     p.add_argument("--number", action="store_true",
                    help="read each image as a row of digits (a whole number such as 2026): "
                         "path<TAB>number<TAB>lowest digit confidence")
@@ -36,11 +41,12 @@ def register(sub):
 
 def run(args) -> int:
     model = str(check_model_path(args.model))
+    answer_rule(args.min_confidence)  # a bad --min-confidence is said before any picture is read
     files = find_images(args.paths)
     if args.number:
         return _run_numbers(files, model, args.json)
     failed = 0
-    for result in iter_predictions(files, model):
+    for result in iter_predictions(files, model, min_confidence=args.min_confidence):
         if result.error:
             failed += 1
             _error(result.error, result.source)
@@ -49,7 +55,8 @@ def run(args) -> int:
         elif result.blank:
             print(f"{result.source}\tblank\t-", flush=True)
         else:
-            print(f"{result.source}\t{result.digit}\t{result.confidence:.4f}", flush=True)
+            answer = result.digit if result.reason is None else result.reason
+            print(f"{result.source}\t{answer}\t{result.confidence:.4f}", flush=True)
     return 1 if failed else 0
 
 
