@@ -37,7 +37,7 @@ for _p in (ROOT, ROOT / "benchmarks"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from realistic import _encode, _lighting  # noqa: E402  (the photo recipe of the single-digit set)
+from realistic import _encode, ink_on_paper  # noqa: E402  (the photo recipe of the single-digit set)
 
 KINDS = ("photo_jpeg", "scan_png", "canvas_dark", "canvas_light")
 LENGTHS = (2, 3, 4, 5)
@@ -155,17 +155,7 @@ def render_row(digits: list[np.ndarray], layout, kind: str, rng, overlap: str = 
     H, W = h + my + int(h * rng.uniform(0.1, 0.8)), w + mx + int(h * rng.uniform(0.1, 0.8))
     coverage = np.zeros((H, W), np.float32)
     coverage[my: my + h, mx: mx + w] = cov * rng.uniform(0.65, 0.95)
-    if kind == "scan_png":
-        paper = np.full(3, rng.uniform(215, 250), np.float32)
-        strength = rng.uniform(0.0, 0.15)
-    else:
-        paper = np.array([rng.uniform(190, 250), rng.uniform(180, 245), rng.uniform(150, 235)], np.float32)
-        strength = rng.uniform(0.15, 0.5)
-    ink = np.array(rng.choice([[20, 20, 25], [25, 35, 110], [60, 60, 60], [15, 30, 70]]), np.float32)
-    light = _lighting(H, W, rng, strength)[..., None]
-    c = coverage[..., None]
-    rgb = (paper[None, None] * (1 - c) + ink[None, None] * c) * light
-    rgb += rng.normal(0, rng.uniform(1, 9), size=rgb.shape)
+    rgb = ink_on_paper(coverage, kind == "scan_png", rng)
     img = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
     if kind == "scan_png":
         return _encode(img.convert("L"), "PNG", rng), ".png"

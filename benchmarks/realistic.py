@@ -79,6 +79,24 @@ def _place(canvas_hw, size, rng, margin_frac=0.05):
     return min(top, max(0, h - size)), min(left, max(0, w - size))
 
 
+def ink_on_paper(coverage: np.ndarray, scan: bool, rng) -> np.ndarray:
+    """RGB float (H, W, 3): dark ink of ``coverage`` (0..1) on a flat gray scan (``scan``) or on tinted,
+    unevenly lit paper, with noise. Also used by ``number_rows.py``."""
+    H, W = coverage.shape
+    if scan:
+        paper = np.full(3, rng.uniform(215, 250), np.float32)
+        strength = rng.uniform(0.0, 0.15)
+    else:
+        paper = np.array([rng.uniform(190, 250), rng.uniform(180, 245), rng.uniform(150, 235)], np.float32)
+        strength = rng.uniform(0.15, 0.5)
+    ink = np.array(rng.choice([[20, 20, 25], [25, 35, 110], [60, 60, 60], [15, 30, 70]]), np.float32)
+    light = _lighting(H, W, rng, strength)[..., None]
+    cov = coverage[..., None]
+    rgb = (paper[None, None] * (1 - cov) + ink[None, None] * cov) * light
+    rgb += rng.normal(0, rng.uniform(1, 9), size=rgb.shape)
+    return rgb
+
+
 def render_photo(digit: np.ndarray, kind: str, rng) -> tuple[bytes, str]:
     """One MNIST-style digit (uint8 28x28, light on black) rendered as ``kind``; returns (bytes, suffix)."""
     if kind == "transparent_png":
@@ -128,17 +146,7 @@ def render_photo(digit: np.ndarray, kind: str, rng) -> tuple[bytes, str]:
         rgb += rng.normal(0, rng.uniform(2, 8), size=rgb.shape)
         fmt = "JPEG"
     else:
-        if kind == "scan_png":
-            paper = np.full(3, rng.uniform(215, 250), np.float32)
-            strength = rng.uniform(0.0, 0.15)
-        else:
-            paper = np.array([rng.uniform(190, 250), rng.uniform(180, 245), rng.uniform(150, 235)], np.float32)
-            strength = rng.uniform(0.15, 0.5)
-        ink = np.array(rng.choice([[20, 20, 25], [25, 35, 110], [60, 60, 60], [15, 30, 70]]), np.float32)
-        light = _lighting(H, W, rng, strength)[..., None]
-        cov = coverage[..., None]
-        rgb = (paper[None, None] * (1 - cov) + ink[None, None] * cov) * light
-        rgb += rng.normal(0, rng.uniform(1, 9), size=rgb.shape)
+        rgb = ink_on_paper(coverage, kind == "scan_png", rng)
         fmt = "PNG" if kind == "scan_png" else "JPEG"
     img = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
     if kind == "scan_png":
