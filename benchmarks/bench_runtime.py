@@ -161,7 +161,9 @@ def main() -> None:
             many_times.append(seconds)
             many_rss.append(peak)
         rows = [line.split("\t") for line in stdout.strip().splitlines()]
-        correct = sum(1 for path, digit, _ in rows if digit != "blank" and int(digit) == labels[path])
+        # an answer may be "blank", "not a digit" or "unsure" instead of a digit: not correct
+        correct = sum(1 for path, digit, _ in rows if digit.isdigit() and int(digit) == labels[path])
+        answered = sum(1 for _, digit, _ in rows if digit.isdigit())
         breakdown = import_breakdown()
         split = in_process_split(sorted(folder.iterdir()))
 
@@ -181,7 +183,8 @@ def main() -> None:
         "same_answer_light_and_keras": (answers["mnistlib predict one.png (light)"].split("\t")[1]
                                         == answers["mnistlib predict one.png (Keras, no export)"].split("\t")[1]),
         "files": {"n": len(rows), "best_seconds": best(many_times), "all_seconds": [round(x, 2) for x in many_times],
-                  "accuracy": round(correct / len(rows), 4), "peak_rss_mb": round(max(many_rss), 1),
+                  "accuracy": round(correct / len(rows), 4), "answered_with_a_digit": round(answered / len(rows), 4),
+                  "peak_rss_mb": round(max(many_rss), 1),
                   "in_process": split},
         "peak_rss_mb": {name: round(max(r), 1) for name, r in rss.items()},
         "cold_imports_ms": breakdown,
