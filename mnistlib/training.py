@@ -31,13 +31,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mnistlib.augment import pen_variants
+from mnistlib.calibration import Calibration, calibrate, calibration_split
 from mnistlib.config import DEFAULT_SEED, MODELS_DIR, Profile, new_model_session, profile
 from mnistlib.config import keras as _keras
 from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
 from mnistlib.evaluation import evaluate
 from mnistlib.inputs import check_images, check_labels
-from mnistlib.preprocess import kfold_splits, run_data, train_val_split
+from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
 from mnistlib.recipes import Recipe, build_model, get_recipe
 from mnistlib.runtime import ExportError
 from mnistlib.saving import check_output_path, load_model, save_model
@@ -53,7 +54,8 @@ class TrainResult:
     ``epoch_seconds``: training wall time of each epoch (validation and test evaluation
     excluded; the first epoch includes making the recipe's pen variants); ``test_accuracy``:
     accuracy on ``test_data`` after each epoch (empty without it; for learning curves, never
-    for decisions); ``total_seconds``: wall time of the whole call; ``model``: the trained model.
+    for decisions); ``total_seconds``: wall time of the whole call; ``model``: the trained model;
+    ``calibration``: the temperature fitted on held-out training images (:func:`train_and_save` only).
     """
 
     model: object
@@ -65,6 +67,7 @@ class TrainResult:
     epochs: int = 0
     batch_size: int = 0
     train_images: int = 0
+    calibration: Calibration | None = None
 
     @property
     def train_seconds(self) -> list[float]:
@@ -264,13 +267,17 @@ def _save_or_rescue(model, out: Path, card: dict) -> Path:
 
 def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None, batch_size: int | None = None,
                    seed: int = DEFAULT_SEED, on_epoch: Callable | None = None, verbose: int = 0,
-                   prof: Profile | None = None, devices: int = 1) -> tuple[TrainResult, Path]:
+                   prof: Profile | None = None, devices: int = 1,
+                   calibrate_confidence: bool = True) -> tuple[TrainResult, Path]:
     """Train ``recipe`` on this run's training images and save it with its card (``mnistlib train``).
 
     Checks that ``out`` (default ``<profile models folder>/<name>.keras``) can be written
     *before* training, starts one model session with ``seed``, trains on ``devices`` devices
     (:func:`distribution_strategy`), scores the test images after each epoch (reported, never used
-    for decisions). Returns the :class:`TrainResult` and the path.
+    for decisions). With ``calibrate_confidence`` (the default) a stratified 1/12 of the training
+    images (:func:`mnistlib.calibration.calibration_split`, the same images for every recipe and seed:
+    5,000 of 60,000) is held out of training, the temperature is fitted on them and stored in the card
+    under ``calibration`` (``mnistlib.predict`` applies it). Returns the :class:`TrainResult` and the path.
     """
     rec = get_recipe(recipe)
     prof = prof or profile()
@@ -278,17 +285,24 @@ def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None,
     strategy = distribution_strategy(devices)
     data = run_data(prof)
     epochs = data.epochs(epochs or rec.epochs)
+    x_train, y_train = data.train
+    if calibrate_confidence:
+        fit_index, held = calibration_split(y_train, SUBSET_SEED)
+        (x_train, y_train), (x_held, y_held) = (x_train[fit_index], y_train[fit_index]), (x_train[held], y_train[held])
     new_model_session(seed)
     with strategy.scope():
-        result = train_recipe(rec, *data.train, epochs=epochs, batch_size=batch_size, seed=seed,
+        result = train_recipe(rec, x_train, y_train, epochs=epochs, batch_size=batch_size, seed=seed,
                               test_data=data.test, on_epoch=on_epoch, verbose=verbose)
-    path = _save_or_rescue(result.model, out, {
-        "recipe": rec.name, "seed": seed, "epochs": epochs, "batch_size": result.batch_size,
-        "test_accuracy": result.test_accuracy[-1], "train_seconds": round(result.seconds, 3),
-        "profile": prof.name, "train_images": len(data.y_train), "test_images": len(data.y_test),
-        "devices": strategy.num_replicas_in_sync,
-    })
-    return result, path
+    card = {"recipe": rec.name, "seed": seed, "epochs": epochs, "batch_size": result.batch_size,
+            "test_accuracy": result.test_accuracy[-1], "train_seconds": round(result.seconds, 3),
+            "profile": prof.name, "train_images": len(y_train), "test_images": len(data.y_test),
+            "devices": strategy.num_replicas_in_sync}
+    if calibrate_confidence:
+        probs = result.model.predict(x_held, batch_size=1000, verbose=0)
+        result.calibration = calibrate(probs, y_held, fit_on=f"{len(y_held):,} training images held out of training "
+                                       f"(calibration.calibration_split, seed {SUBSET_SEED})")
+        card["calibration"] = result.calibration.as_dict()
+    return result, _save_or_rescue(result.model, out, card)
 
 
 def distribution_strategy(devices: int = 1):

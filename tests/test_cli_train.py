@@ -7,6 +7,8 @@ import json
 import pytest
 
 from conftest import assert_one_line_error, run_cli
+from mnistlib.calibration import CALIBRATION_FRACTION
+from mnistlib.config import QUICK as QUICK_PROFILE
 
 QUICK = {"MNISTLIB_QUICK": "1"}
 
@@ -29,6 +31,23 @@ def test_train_json_lines_and_saved_model(trained):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["recipe"] == "dense_128" and card["test_accuracy"] == epoch["test_accuracy"]
     assert card["profile"] == "quick" and card["epochs"] == 1
+    # a stratified 1/12 of the run's training images is held out to fit the temperature
+    quick_train = QUICK_PROFILE.train_size
+    calibration = card["calibration"]
+    assert calibration["images"] == round(quick_train * CALIBRATION_FRACTION)
+    assert card["train_images"] == quick_train - calibration["images"]
+    assert calibration["temperature"] > 0 and calibration["nll_after"] <= calibration["nll_before"]
+    assert summary["temperature"] == pytest.approx(calibration["temperature"], abs=1e-4)
+
+
+def test_no_calibration_trains_on_every_image(tmp_path, mnist_dir):
+    out = tmp_path / "all.keras"
+    proc = run_cli("train", "--model", "dense_128", "--epochs", "1", "--no-calibration", "--json", "--out", str(out),
+                   env={**QUICK, "MNIST_DATA_DIR": str(mnist_dir)})
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert "calibration" not in card and card["train_images"] == QUICK_PROFILE.train_size
+    assert json.loads(proc.stdout.splitlines()[-1])["temperature"] is None
 
 
 def test_evaluate_reports_the_same_accuracy_whatever_the_training_seed(trained, tmp_path, mnist_dir):
