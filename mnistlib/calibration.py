@@ -118,7 +118,10 @@ def card_temperature(card: dict | None) -> float:
     """The temperature in a model card (``card["calibration"]["temperature"]``), 1.0 when absent."""
     if not card or "calibration" not in card:
         return 1.0
-    return Calibration.from_dict(card["calibration"]).temperature
+    t = card["calibration"].get("temperature") if isinstance(card["calibration"], dict) else None
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not (np.isfinite(t) and t > 0):
+        raise ValueError(f"calibration temperature must be a positive number, not {t!r}")
+    return float(t)
 
 
 #: Training images held out for the temperature in the full profile (60,000 -> 55,000 + 5,000).

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,9 @@ from mnistlib.runtime import EXPORT_SUFFIX, LightModel, exported_path, light_mod
 #: Images sent to the model per call by :func:`predict_images`.
 BATCH_SIZE = 256
 
-_MODELS: dict[str, object] = {}
-_TEMPERATURES: dict[int, float] = {}  # id(model) -> temperature from its card
+_MODELS: dict[str, object] = {}  # resolved model path -> model loaded from it
+_DETECTORS: dict[str, tuple] = {}  # detector path -> (detector or None, card)
+_TEMPERATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> temperature of its card
 
 
 @dataclass
@@ -133,9 +135,27 @@ def get_model(model=None):
     light = light_model_path(path)
     key = str((light or path).resolve())
     if key not in _MODELS:
+        try:
+            temperature = card_temperature(_card(path.with_suffix(".json")))
+        except ValueError as exc:
+            raise MnistlibError(f"{path.with_suffix('.json')}: {exc}") from None
         _MODELS[key] = check_model(_load(light or path), what=f"the model in {light or path}")
-        _TEMPERATURES[id(_MODELS[key])] = card_temperature(_card(path.with_suffix(".json")))
+        set_temperature(_MODELS[key], temperature)
     return _MODELS[key]
+
+
+def set_temperature(model, temperature: float) -> None:
+    """Make predictions with the model object ``model`` use ``temperature`` (:mod:`mnistlib.calibration`).
+    Models loaded here from a path get their card's; ``training.load_or_train`` sets it for the Keras
+    models of notebooks 06 and 07; any other model object is used with T = 1."""
+    if not (isinstance(temperature, (int, float)) and np.isfinite(temperature) and temperature > 0):
+        raise MnistlibError(f"temperature must be a positive number, not {temperature!r}")
+    _TEMPERATURES[model] = float(temperature)
+
+
+def temperature_of(model) -> float:
+    """The temperature predictions with ``model`` use: the one set by :func:`set_temperature`, else 1."""
+    return _TEMPERATURES.get(model, 1.0)
 
 
 def _card(path: Path) -> dict | None:
@@ -151,10 +171,10 @@ def get_detector():
     runtime from ``nondigit.tflite`` in :data:`mnistlib.config.MODELS_DIR`; ``(None, {})`` when it is missing."""
     light = exported_path(Path(config.MODELS_DIR) / DETECTOR_NAME)
     key = str(light)
-    if key not in _MODELS:
+    if key not in _DETECTORS:
         detector = LightModel(light, outputs=1) if light.is_file() else None
-        _MODELS[key] = (detector, _card(light.with_suffix(".json")) or {})
-    return _MODELS[key]
+        _DETECTORS[key] = (detector, _card(light.with_suffix(".json")) or {})
+    return _DETECTORS[key]
 
 
 def answer_rule(min_confidence: float | None = None) -> Rule:
@@ -188,7 +208,7 @@ def _name(src) -> str:
 def _predict_batch(model, images: np.ndarray) -> np.ndarray:
     batch = check_images(images, name="prepared pictures")
     probs = check_outputs(model.predict_on_batch(batch), len(batch))
-    temperature = _TEMPERATURES.get(id(model), 1.0)
+    temperature = temperature_of(model)
     return probs if temperature == 1.0 else apply_temperature(probs, temperature).astype(np.float32)
 
 

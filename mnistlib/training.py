@@ -31,7 +31,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mnistlib.augment import pen_variants
-from mnistlib.calibration import Calibration, calibrate, calibration_split
+from mnistlib.calibration import Calibration, calibrate, calibration_split, card_temperature
 from mnistlib.config import DEFAULT_SEED, MODELS_DIR, Profile, new_model_session, profile
 from mnistlib.config import keras as _keras
 from mnistlib.config import tf as _tf
@@ -41,7 +41,7 @@ from mnistlib.inputs import check_images, check_labels
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
 from mnistlib.recipes import Recipe, build_model, get_recipe
 from mnistlib.runtime import ExportError
-from mnistlib.saving import check_output_path, load_model, save_model
+from mnistlib.saving import check_output_path, load_card, load_model, save_model
 
 keras = _keras()
 
@@ -334,14 +334,21 @@ def distribution_strategy(devices: int = 1):
 
 def load_or_train(name: str, seed: int = DEFAULT_SEED, prof: Profile | None = None):
     """The saved model ``name`` (notebooks 06, 07): the profile's models folder first, then ``models/``;
-    when neither has it, train it now with :func:`train_and_save` (so each notebook runs on its own)."""
+    when neither has it, train it now with :func:`train_and_save` (so each notebook runs on its own).
+    Predictions with it through :mod:`mnistlib.predict` use its card's temperature (:func:`~mnistlib.predict.set_temperature`)."""
+    from mnistlib.predict import set_temperature
+
     prof = prof or profile()
     for folder in dict.fromkeys((prof.models_dir, MODELS_DIR)):
         path = folder / f"{name}.keras"
         if path.is_file():
-            return load_model(path)
+            model = load_model(path)
+            set_temperature(model, card_temperature(load_card(path)))
+            return model
     print(f"no saved {name!r} model: training it now ({prof.name} profile)")
-    return train_and_save(name, seed=seed, prof=prof, verbose=2)[0].model
+    result = train_and_save(name, seed=seed, prof=prof, verbose=2)[0]
+    set_temperature(result.model, result.calibration.temperature if result.calibration else 1.0)
+    return result.model
 
 
 __all__ = ["EpochTimer", "TrainResult", "cross_validate", "cv_summary", "distribution_strategy", "fit", "load_or_train",

@@ -207,12 +207,13 @@ def test_a_model_with_its_export_runs_on_the_light_runtime_and_falls_back_to_ker
     assert get_model(str(config.MODELS_DIR / "cnn.tflite")) is light
     lone = tmp_path / "lone.keras"
     shutil.copy(config.MODELS_DIR / "cnn.keras", lone)
+    shutil.copy(config.MODELS_DIR / "cnn.json", lone.with_suffix(".json"))  # the same card: the same temperature
     heavy = get_model(lone)
     assert not isinstance(heavy, LightModel) and isinstance(heavy, keras().Model)
     photos = [paper_photo(digit, seed=i) for i, digit in enumerate(digits[0])]
     by_light = predict_images(photos)
     by_keras = predict_images(photos, lone)
-    by_object = predict_images(photos, heavy)
+    by_object = predict_images(photos, heavy)  # a model object loaded from a path keeps its card's temperature
     assert [r.digit for r in by_light] == [r.digit for r in by_keras] == [r.digit for r in by_object]
     assert [r.digit for r in by_light] == digits[1].tolist()
     np.testing.assert_allclose(np.stack([r.probabilities for r in by_light]),
@@ -259,3 +260,37 @@ def test_min_confidence_turns_a_less_sure_answer_into_unsure(digits, tmp_path, p
     assert unsure.digit is None and unsure.reason == "unsure" and unsure.confidence == pytest.approx(sure.confidence)
     with pytest.raises(MnistlibError, match="between 0 and 1"):
         predict_image(path, min_confidence=1.5)
+
+
+def test_the_cards_temperature_calibrates_every_prediction(digits, tmp_path, paper_photo):
+    """A model path is answered with its card's temperature; a model object with the one set for it, else T = 1."""
+    import json
+
+    from mnistlib.calibration import apply_temperature
+    from mnistlib.predict import get_model, set_temperature, temperature_of
+
+    bare, warm = tmp_path / "bare.keras", tmp_path / "warm.keras"
+    for path in (bare, warm):
+        shutil.copy(config.MODELS_DIR / "cnn.keras", path)
+    card = json.loads((config.MODELS_DIR / "cnn.json").read_text())
+    warm.with_suffix(".json").write_text(json.dumps({**card, "calibration": {**card.get("calibration", {}),
+                                                                             "temperature": 3.0}}))
+    photos = [paper_photo(digit, seed=i) for i, digit in enumerate(digits[0][:6])]
+    raw = np.stack([r.probabilities for r in predict_images(photos, bare)])
+    assert temperature_of(get_model(bare)) == 1.0 and temperature_of(get_model(warm)) == 3.0
+    softened = np.stack([r.probabilities for r in predict_images(photos, warm)])
+    np.testing.assert_allclose(softened, apply_temperature(raw, 3.0), atol=1e-5)
+    assert (softened.max(axis=1) < raw.max(axis=1)).all() and (softened.argmax(1) == raw.argmax(1)).all()
+    model = keras().models.load_model(bare)
+    assert temperature_of(model) == 1.0
+    set_temperature(model, 3.0)
+    by_object = np.stack([r.probabilities for r in predict_images(photos, model)])
+    np.testing.assert_allclose(by_object, softened, atol=1e-5)
+    broken = tmp_path / "broken.keras"
+    shutil.copy(bare, broken)
+    broken.with_suffix(".json").write_text(json.dumps({"calibration": {"temperature": -2}}))
+    with pytest.raises(MnistlibError, match="broken.json: calibration temperature must be a positive number"):
+        get_model(broken)
+    for bad in (0, -1.0, float("nan"), "2"):
+        with pytest.raises(MnistlibError, match="temperature must be a positive number"):
+            set_temperature(model, bad)
