@@ -25,14 +25,12 @@ import gzip
 import hashlib
 import os
 import tempfile
-import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import platformdirs
-from tqdm.auto import tqdm
 
 from mnistlib import config
 from mnistlib.errors import MnistlibError
@@ -277,6 +275,10 @@ def locate(data_dir: str | os.PathLike | None = None, *, download: bool = True) 
 
 def _fetch(url: str, dest: Path, sha256: str, timeout: float) -> None:
     """Download ``url`` to ``dest`` atomically: a temporary file, verified, then renamed."""
+    import urllib.request  # here, not at the top: `mnistlib predict` imports this module and never downloads
+
+    from tqdm.auto import tqdm
+
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:

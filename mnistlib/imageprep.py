@@ -41,11 +41,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import label
-from skimage.morphology import remove_small_objects, skeletonize
+from skimage.morphology import skeletonize
 from skimage.transform import hough_line
 
 from mnistlib.errors import MnistlibError
@@ -637,6 +638,27 @@ def _resize_f(a: np.ndarray, shape: tuple[int, int], method) -> np.ndarray:
         (shape[1], shape[0]), method), dtype=np.float32)
 
 
+def _percentile_filter(a: np.ndarray, percentile: float, size: int) -> np.ndarray:
+    """``scipy.ndimage.percentile_filter(a, percentile, size=size, mode="reflect")`` for the small
+    images of :func:`_background`, twice as fast: every window at once and one ``np.partition``."""
+    before = size // 2
+    padded = np.pad(a, ((before, size - 1 - before),) * 2, mode="symmetric")  # scipy's "reflect"
+    windows = sliding_window_view(padded, (size, size)).reshape(*a.shape, size * size)
+    rank = int(size * size * percentile / 100)
+    return np.partition(windows, rank, axis=-1)[..., rank]
+
+
+def _otsu(a: np.ndarray) -> float:
+    """``skimage.filters.threshold_otsu(a)`` (256 bins from ``a``'s minimum to its maximum), with the
+    histogram counted by ``np.bincount`` (``np.histogram`` is several times slower)."""
+    lo, hi = float(a.min()), float(a.max())
+    if hi <= lo:
+        return lo
+    index = np.minimum(((a.astype(np.float64) - lo) * (256.0 / (hi - lo))).astype(np.intp), 255)
+    edges = np.linspace(lo, hi, 257)
+    return float(threshold_otsu(hist=(np.bincount(index.ravel(), minlength=256), (edges[:-1] + edges[1:]) / 2)))
+
+
 def _background(ink: np.ndarray) -> np.ndarray:
     """A smooth estimate of the background under light ink: a low-percentile filter over a
     window of half the image on a small copy (tolerates ink covering up to 3/4 of a window)."""
@@ -645,7 +667,7 @@ def _background(ink: np.ndarray) -> np.ndarray:
     small_shape = (max(1, round(h * min(1.0, s))), max(1, round(w * min(1.0, s))))
     small = _resize_f(ink, small_shape, Image.BOX) if small_shape != ink.shape else ink
     size = max(3, min(small_shape) // 2)
-    bg = ndimage.percentile_filter(small, 25, size=size, mode="reflect")
+    bg = _percentile_filter(small, 25, size)
     bg = ndimage.uniform_filter(bg, size=max(1, size // 2), mode="nearest")
     return _resize_f(bg, (h, w), Image.BILINEAR) if small_shape != ink.shape else bg
 
@@ -706,7 +728,7 @@ def ink_mask(image, *, keep_steps: bool = True, paper_lines: bool = True) -> Ink
         return InkMask(flat, None, None, inverted, steps)
 
     # 4. threshold.
-    t = float(threshold_otsu(flat))
+    t = _otsu(flat)
     t = max(t, 0.25 * peak, 0.5 * MIN_CONTRAST)
     binary = flat > t
     if keep_steps:
@@ -765,7 +787,7 @@ def to_mnist(image, *, keep_steps: bool = True, paper_lines: bool = True) -> Pre
     if areas.size == 0:
         return blank
     cut = max(COMPONENT_FRACTION * areas.max(), 2e-5 * binary.size, 3)
-    kept = remove_small_objects(binary, max_size=int(math.ceil(cut)) - 1, connectivity=2)
+    kept = np.concatenate([[False], areas >= cut])[labels]
     if not kept.any():
         return blank
     if keep_steps:

@@ -32,7 +32,9 @@ skipped when it is missing) says so, ``"unsure"`` when the calibrated confidence
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import sys
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -50,6 +52,8 @@ from mnistlib.runtime import EXPORT_SUFFIX, LightModel, exported_path, light_mod
 
 #: Images sent to the model per call by :func:`predict_images`.
 BATCH_SIZE = 256
+#: From this many pictures on, :func:`predict_images` prepares them in one process per CPU.
+PARALLEL_FROM = 32
 
 _MODELS: dict[str, object] = {}  # resolved model path -> model loaded from it
 _DETECTORS: dict[str, tuple] = {}  # detector path -> (detector or None, card)
@@ -248,41 +252,74 @@ def predict_image(src, model=None, min_confidence: float | None = None) -> Predi
     return _finish(_name(src), prepared, probs, None if nondigit is None else nondigit[0], rule)
 
 
+def _prepare(src, keep_steps: bool = False) -> Prepared | str:
+    """:func:`~mnistlib.imageprep.to_mnist`, or the one-line error message when ``src`` cannot be read."""
+    try:
+        return to_mnist(src, keep_steps=keep_steps)
+    except MnistlibError as exc:
+        return str(exc)
+    except Exception as exc:  # an image library failure we did not foresee: still one line
+        return f"{_name(src)}: cannot read ({' '.join(str(exc).split()) or type(exc).__name__})"
+
+
+def _workers(wanted: int | None, pictures: int) -> int:
+    """Processes to prepare ``pictures`` with: ``wanted``, or (``None``) one per CPU this process may use
+    when there are at least :data:`PARALLEL_FROM` pictures. Always 1 once TensorFlow is loaded in this
+    process (a forked copy of TensorFlow's threads is not safe) and on platforms without ``fork``."""
+    if wanted is not None and (isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1):
+        raise MnistlibError(f"workers must be a positive integer, not {wanted!r}")
+    if "tensorflow" in sys.modules or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if wanted is None:
+        wanted = len(os.sched_getaffinity(0)) if pictures >= PARALLEL_FROM else 1
+    return max(1, min(wanted, pictures))
+
+
 def iter_predictions(srcs: Iterable, model=None, batch_size: int = BATCH_SIZE,
-                     keep_steps: bool = False, min_confidence: float | None = None) -> Iterator[Prediction]:
+                     keep_steps: bool = False, min_confidence: float | None = None,
+                     workers: int | None = None) -> Iterator[Prediction]:
     """Like :func:`predict_images` but yields results batch by batch, in input order (the CLI
     streams them). The model is loaded only after the first batch of pictures is prepared."""
     srcs = list(srcs)
     if batch_size < 1:
         raise MnistlibError("batch_size must be at least 1")
     rule = answer_rule(min_confidence)
-    for start in range(0, len(srcs), batch_size):
-        chunk = srcs[start: start + batch_size]
-        prepared: list[Prepared | str] = []
-        for src in chunk:
-            try:
-                prepared.append(to_mnist(src, keep_steps=keep_steps))
-            except MnistlibError as exc:
-                prepared.append(str(exc))
-            except Exception as exc:  # an image library failure we did not foresee: still one line
-                prepared.append(f"{_name(src)}: cannot read ({' '.join(str(exc).split()) or type(exc).__name__})")
-        inked = [i for i, p in enumerate(prepared) if isinstance(p, Prepared) and not p.blank]
-        probs, nondigit = {}, {}
-        if inked:
-            batch = np.stack([prepared[i].image for i in inked])
-            probs = dict(zip(inked, _predict_batch(get_model(model), batch)))
-            scores = _nondigit(batch)
-            nondigit = {} if scores is None else dict(zip(inked, scores))
-        for i, (src, p) in enumerate(zip(chunk, prepared)):
-            if isinstance(p, str):
-                message = p if _name(src) in p else f"{_name(src)}: {p}"
-                yield Prediction(_name(src), None, None, None, None, error=message)
+    workers = _workers(workers, len(srcs))
+    pool = None
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        for start in range(0, len(srcs), batch_size):
+            chunk = srcs[start: start + batch_size]
+            if pool is None:
+                prepared = [_prepare(src, keep_steps) for src in chunk]
             else:
-                yield _finish(_name(src), p, probs.get(i), nondigit.get(i), rule)
+                prepared = list(pool.map(_prepare, chunk, [keep_steps] * len(chunk),
+                                         chunksize=max(1, len(chunk) // (4 * workers))))
+            inked = [i for i, p in enumerate(prepared) if isinstance(p, Prepared) and not p.blank]
+            probs, nondigit = {}, {}
+            if inked:
+                batch = np.stack([prepared[i].image for i in inked])
+                probs = dict(zip(inked, _predict_batch(get_model(model), batch)))
+                scores = _nondigit(batch)
+                nondigit = {} if scores is None else dict(zip(inked, scores))
+            for i, (src, p) in enumerate(zip(chunk, prepared)):
+                if isinstance(p, str):
+                    message = p if _name(src) in p else f"{_name(src)}: {p}"
+                    yield Prediction(_name(src), None, None, None, None, error=message)
+                else:
+                    yield _finish(_name(src), p, probs.get(i), nondigit.get(i), rule)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def predict_images(srcs: Iterable, model=None, batch_size: int = BATCH_SIZE,
-                   keep_steps: bool = False, min_confidence: float | None = None) -> list[Prediction]:
-    """Classify many pictures, ``batch_size`` per model call. A picture that cannot be read gives a
-    :class:`Prediction` with ``error`` set (nothing is raised for it). Used by notebook 07 and the CLI."""
-    return list(iter_predictions(srcs, model, batch_size, keep_steps, min_confidence))
+                   keep_steps: bool = False, min_confidence: float | None = None,
+                   workers: int | None = None) -> list[Prediction]:
+    """Classify many pictures, ``batch_size`` per model call; ``workers`` processes prepare them (default:
+    one per CPU from :data:`PARALLEL_FROM` pictures on, see :func:`_workers`). A picture that cannot be read
+    gives a :class:`Prediction` with ``error`` set (nothing is raised for it). Used by notebook 07 and the CLI."""
+    return list(iter_predictions(srcs, model, batch_size, keep_steps, min_confidence, workers))

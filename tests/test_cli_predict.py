@@ -180,3 +180,22 @@ def test_a_picture_that_is_not_a_digit_is_an_answer_not_an_error(mnist, tmp_path
     if result["confidence"] < 1.0:  # (a rounded-up 1.0 is never below the threshold; tests/test_predict.py is strict)
         assert result["digit"] is None and result["reason"] == "unsure", proc.stdout
     assert_one_line_error(run_cli("predict", "--min-confidence", "1.5", str(tmp_path)), 2, "between 0 and 1")
+
+
+def test_many_pictures_are_prepared_in_parallel_with_the_same_answers(mnist, tmp_path, paper_photo, run_cli,
+                                                                      assert_one_line_error):
+    """From 32 pictures on, one process per CPU prepares them (the CLI never loads TensorFlow, so it may
+    fork): the answers, their order and a bad file's error line are the same as with one process."""
+    for i in range(40):
+        paper_photo(mnist.x_test[i], seed=i).save(tmp_path / f"d{i:02d}.jpg")
+    (tmp_path / "d20_bad.png").write_text("not an image\n")
+    one = run_cli("predict", "--json", "--jobs", "1", str(tmp_path))
+    two = run_cli("predict", "--json", "--jobs", "2", str(tmp_path))
+    assert one.returncode == two.returncode == 1 and one.stdout == two.stdout and one.stderr == two.stderr
+    assert len(one.stdout.splitlines()) == 40 and "d20_bad.png" in one.stderr
+    probe = subprocess.run([sys.executable, "-c", "import os; from mnistlib.predict import _workers; "
+                            "print(_workers(None, 100), _workers(None, 31), _workers(8, 3), len(os.sched_getaffinity(0)))"],
+                           capture_output=True, text=True, cwd=ROOT, check=True)
+    auto, few, capped, cpus = map(int, probe.stdout.split())
+    assert (auto, few, capped) == (cpus, 1, 3)
+    assert_one_line_error(run_cli("predict", "--jobs", "0", str(tmp_path)), 2, "positive integer")

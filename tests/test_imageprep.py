@@ -162,3 +162,25 @@ def test_a_plain_paper_photo_is_unchanged_by_the_step(mnist, paper_photo):
         assert "paper lines removed" not in prepared.steps
         np.testing.assert_array_equal(prepared.image, to_mnist(photo, paper_lines=False).image)
 
+
+
+@pytest.mark.parametrize("shape, size", [((32, 24), 12), ((32, 32), 16), ((9, 32), 4), ((7, 5), 3)])
+def test_background_percentile_filter_is_scipys(shape, size):
+    from scipy import ndimage
+
+    from mnistlib.imageprep import _percentile_filter
+
+    a = np.random.default_rng(size).random(shape).astype(np.float32)
+    np.testing.assert_array_equal(_percentile_filter(a, 25, size),
+                                  ndimage.percentile_filter(a, 25, size=size, mode="reflect"))
+
+
+def test_otsu_threshold_is_scikit_images(mnist):
+    from skimage.filters import threshold_otsu
+
+    from mnistlib.imageprep import _otsu
+
+    for i in range(20):
+        a = mnist.x_test[i].astype(np.float32) / 255 * np.float32(0.3 + i / 40)
+        assert _otsu(a) == pytest.approx(threshold_otsu(a), abs=float(a.max()) / 256)
+    assert _otsu(np.full((4, 4), 0.5, np.float32)) == 0.5

@@ -1,4 +1,4 @@
-"""``mnistlib predict [--model PATH] [--json] [--number] PATH...``: the digit in each image file (notebook 07).
+"""``mnistlib predict [--model PATH] [--json] [--number] [--jobs N] PATH...``: the digit in each image file (notebook 07).
 
 PATH may be files or folders (every image inside, sorted). One line per image,
 ``path<TAB>digit<TAB>confidence`` (``blank`` when there is no ink; ``not a digit`` or ``unsure`` in
@@ -11,6 +11,7 @@ else the source checkout, else the current folder: see :mod:`mnistlib.predict`).
 LiteRT export beside it (``X.tflite``, see ``mnistlib export``) runs without TensorFlow; otherwise
 TensorFlow is imported only after the first images are prepared. ``--number`` reads each image as a
 row of digits (:func:`mnistlib.reading.read_number`): ``path<TAB>number<TAB>lowest confidence``.
+From 32 images on, ``--jobs`` processes prepare the pictures (default: one per CPU; the model runs in one).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 
+from mnistlib.cli.train import positive_int
 from mnistlib.imageprep import find_images
 from mnistlib.predict import answer_rule, check_model_path, iter_predictions
 
@@ -33,6 +35,8 @@ def register(sub):
     p.add_argument("--min-confidence", type=float, metavar="P",
                    help="answer 'unsure' when the calibrated confidence is below P, between 0 and 1 "
                         "(default: the one chosen on validation data, in models/nondigit.json)")
+    p.add_argument("--jobs", type=positive_int, metavar="N",
+                   help="processes that prepare the pictures (default: one per CPU from 32 pictures on)")
     p.add_argument("--number", action="store_true",
                    help="read each image as a row of digits (a whole number such as 2026): "
                         "path<TAB>number<TAB>lowest digit confidence")
@@ -46,7 +50,7 @@ def run(args) -> int:
     if args.number:
         return _run_numbers(files, model, args.json)
     failed = 0
-    for result in iter_predictions(files, model, min_confidence=args.min_confidence):
+    for result in iter_predictions(files, model, min_confidence=args.min_confidence, workers=args.jobs):
         if result.error:
             failed += 1
             _error(result.error, result.source)
