@@ -37,6 +37,7 @@ import os
 import sys
 import weakref
 from collections.abc import Iterable, Iterator
+from itertools import islice, repeat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,10 @@ from mnistlib.runtime import EXPORT_SUFFIX, LightModel, exported_path, light_mod
 
 #: Images sent to the model per call by :func:`predict_images`.
 BATCH_SIZE = 256
-#: From this many pictures on, :func:`predict_images` prepares them in one process per CPU.
+#: From this many pictures on, :func:`predict_images` prepares them in one process per CPU, handing
+#: each worker PARALLEL_CHUNK at a time.
 PARALLEL_FROM = 32
+PARALLEL_CHUNK = 8
 
 _MODELS: dict[str, object] = {}  # resolved model path -> model loaded from it
 _DETECTORS: dict[str, tuple] = {}  # detector path -> (detector or None, card)
@@ -291,13 +294,12 @@ def iter_predictions(srcs: Iterable, model=None, batch_size: int = BATCH_SIZE,
 
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
+        # every picture is handed to the pool at once, so the workers go on preparing while the model answers
+        preparing = (map(_prepare, srcs, repeat(keep_steps)) if pool is None else
+                     pool.map(_prepare, srcs, repeat(keep_steps), chunksize=PARALLEL_CHUNK))
         for start in range(0, len(srcs), batch_size):
             chunk = srcs[start: start + batch_size]
-            if pool is None:
-                prepared = [_prepare(src, keep_steps) for src in chunk]
-            else:
-                prepared = list(pool.map(_prepare, chunk, [keep_steps] * len(chunk),
-                                         chunksize=max(1, len(chunk) // (4 * workers))))
+            prepared = list(islice(preparing, len(chunk)))
             inked = [i for i, p in enumerate(prepared) if isinstance(p, Prepared) and not p.blank]
             probs, nondigit = {}, {}
             if inked:
