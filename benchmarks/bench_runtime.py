@@ -127,8 +127,9 @@ def main() -> None:
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp:
         tmp = Path(tmp)
-        lone = tmp / "cnn.keras"  # the same model without its export: the Keras path
+        lone = tmp / "cnn.keras"  # the same model and card without its export: the Keras path
         shutil.copy(default, lone)
+        shutil.copy(default.with_suffix(".json"), lone.with_suffix(".json"))
         data = load_mnist()
         folder = tmp / "photos"
         folder.mkdir()

@@ -154,8 +154,9 @@ def test_predict_with_the_committed_model_never_imports_tensorflow(tmp_path):
     assert light.returncode == 0 and heavy == [], (light.stderr[-2000:], heavy)
     assert light.stdout.splitlines()[0] == proc.stdout.strip()
 
-    lone = tmp_path / "cnn.keras"  # the same model without its export: Keras runs it
+    lone = tmp_path / "cnn.keras"  # the same model (and card: the same temperature) without its export: Keras runs it
     shutil.copy(ROOT / "models" / "cnn.keras", lone)
+    shutil.copy(ROOT / "models" / "cnn.json", lone.with_suffix(".json"))
     keras_run, imported, heavy = _predict_reporting_imports("--model", str(lone), str(photo))
     assert keras_run.returncode == 0, keras_run.stderr[-2000:]
     assert heavy and heavy[0].startswith(("keras", "tensorflow"))  # the check sees TensorFlow when it is there
