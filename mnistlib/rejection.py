@@ -2,9 +2,12 @@
 
 The detector is a binary CNN on the prepared 28x28 image (what :func:`mnistlib.imageprep.to_mnist`
 gives the digit model): class 1 = not a digit. :func:`train_detector` trains it on MNIST *training*
-digits rendered as pictures with varied pens and paper (then prepared like any picture) against
-:mod:`mnistlib.nondigits` pictures of :data:`~mnistlib.nondigits.TRAIN_KINDS` in the training fonts;
-the evaluation (``benchmarks/bench_reject.py``) uses other fonts, other seeds and kinds never
+digits outside the calibration split (:func:`mnistlib.calibration.calibration_split`, the 5,000 images
+the shipped classifiers never train on) rendered as pictures with varied pens and paper (then
+prepared like any picture) against :mod:`mnistlib.nondigits` pictures of
+:data:`~mnistlib.nondigits.TRAIN_KINDS` in the training fonts. ``benchmarks/bench_reject.py``
+chooses the two thresholds on the calibration split's digits and validation-seed non-digits, and
+evaluates once on MNIST test digits and non-digits of other fonts, another seed and kinds never
 trained on. :func:`decide` turns a calibrated digit probability vector and the detector's
 probability into ``(digit, reason)``: ``"not a digit"`` when the detector says so, ``"unsure"`` when
 the calibrated confidence is below ``min_confidence``. Importing this module never imports TensorFlow.
@@ -12,7 +15,6 @@ the calibrated confidence is below ``min_confidence``. Importing this module nev
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +27,10 @@ from mnistlib.imageprep import to_mnist
 
 #: Detector probability of "not a digit" at or above which the answer is "not a digit", and the
 #: calibrated confidence below which a digit answer becomes "unsure": chosen together on validation
-#: data by ``benchmarks/bench_reject.py`` (most non-digits rejected while >= 98 % of validation
-#: digits stay correct); ``models/nondigit.json`` records them as ``threshold``/``min_confidence``.
-NONDIGIT_THRESHOLD = 0.65
-MIN_CONFIDENCE = 0.85
+#: data by ``benchmarks/bench_reject.py --write-card`` (most non-digits rejected while >= 98 % of
+#: validation digits stay correct); ``models/nondigit.json`` records them as ``threshold``/``min_confidence``.
+NONDIGIT_THRESHOLD = 0.45
+MIN_CONFIDENCE = 0.7
 DETECTOR_NAME = "nondigit.keras"
 #: Seeds: training pictures and digits (validation and evaluation use others).
 TRAIN_SEED = 1401
@@ -91,50 +93,66 @@ def build_detector():
     return model
 
 
-def train_detector(x_train_digits: np.ndarray, n: int = 7000, epochs: int = 8, seed: int = TRAIN_SEED,
-                   out: str | Path | None = None):
+def detector_digits(x_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
+    """The training digits the detector may learn from: all but the calibration split, which the
+    classifiers never train on and ``benchmarks/bench_reject.py`` chooses the thresholds on."""
+    from mnistlib.calibration import calibration_split
+    from mnistlib.preprocess import SUBSET_SEED
+
+    keep, _ = calibration_split(y_train, SUBSET_SEED)
+    return np.asarray(x_train)[keep]
+
+
+def train_detector(x_train: np.ndarray, y_train: np.ndarray | None = None, n: int = 7000, epochs: int = 8,
+                   seed: int = TRAIN_SEED, out: str | Path | None = None):
     """Train the detector on ``n`` training digits vs ``n`` training-generator non-digits; save it to
-    ``out`` (with a JSON card beside it) when given. Returns (model, card). Notebook 07 / ``make run``."""
+    ``out`` (with a JSON card and a LiteRT export beside it) when given. With ``y_train`` the digits
+    come from :func:`detector_digits` (the calibration split is left out). Returns (model, card).
+    ``make run`` (notebook 07) when ``models/nondigit.keras`` is missing."""
     from mnistlib.config import keras as _keras
 
     keras = _keras()
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
-    x, y, _ = detector_data(x_train_digits, n, seed)
+    digits = x_train if y_train is None else detector_digits(x_train, y_train)
+    x, y, _ = detector_data(digits, n, seed)
     prep_s = time.perf_counter() - start
     model = build_detector()
     hist = model.fit(x[..., None], y.astype(np.float32), epochs=epochs, batch_size=128, shuffle=True, verbose=0)
     card = {"model": "nondigit detector", "output": "probability that the picture is not a digit",
             "threshold": NONDIGIT_THRESHOLD, "min_confidence": MIN_CONFIDENCE, "train_digits": n, "train_nondigits": n,
+            "digits_from": ("MNIST training images outside the calibration split" if y_train is not None
+                            else f"{len(digits):,} given images"),
             "nondigit_kinds": list(nondigits.TRAIN_KINDS), "fonts": list(nondigits.TRAIN_FONTS),
             "seed": seed, "epochs": epochs, "train_accuracy": round(float(hist.history["accuracy"][-1]), 5),
-            "prepare_seconds": round(prep_s, 1), "seconds": round(time.perf_counter() - start, 1)}
+            "prepare_seconds": round(prep_s, 1), "train_seconds": round(time.perf_counter() - start, 1)}
     if out is not None:
         save_detector(model, out, card)
     return model, card
 
 
-def card_path(path: str | Path) -> Path:
-    return Path(path).with_suffix(".json")
-
-
 def save_detector(model, path: str | Path, card: dict) -> Path:
-    """Save the detector as ``path`` (.keras), its LiteRT export (.tflite, for TensorFlow-free
-    prediction) and its card (.json) beside it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    model.export(str(path.with_suffix(".tflite")), format="litert", verbose=False)
-    card_path(path).write_text(json.dumps(card, indent=2) + "\n")
+    """Save the detector as ``path`` (.keras) with its card (.json) and LiteRT export (.tflite, for
+    TensorFlow-free prediction) beside it, atomically (:func:`mnistlib.saving.save_model`,
+    :func:`mnistlib.runtime.export_model`)."""
+    from mnistlib.runtime import export_model, exported_path
+    from mnistlib.saving import save_model
+
+    path = save_model(model, path, card, export=False)
+    export_model(model, exported_path(path), outputs=1)
     return path
 
 
 def load_detector(path: str | Path):
     """(model, card) of a saved detector; the card's ``threshold`` is the one to use."""
     from mnistlib.config import keras as _keras
+    from mnistlib.saving import ModelFileError, load_card
 
     path = Path(path)
-    card = json.loads(card_path(path).read_text()) if card_path(path).is_file() else {}
+    try:
+        card = load_card(path)
+    except ModelFileError:
+        card = {}
     return _keras().models.load_model(path), card
 
 
@@ -213,7 +231,7 @@ def plot_tradeoff(curves: dict[str, dict], ax=None, target=(0.97, 0.90)):
     return ax
 
 
-def load_or_train_detector(x_train_digits=None, path: str | Path | None = None):
+def load_or_train_detector(x_train=None, y_train=None, path: str | Path | None = None):
     """(model, card) of ``models/nondigit.keras`` (notebook 07, ``make run``); trained now with
     :func:`train_detector` (about four minutes on two cores) when the file is missing."""
     from mnistlib import config
@@ -221,8 +239,9 @@ def load_or_train_detector(x_train_digits=None, path: str | Path | None = None):
     path = Path(path) if path is not None else Path(config.MODELS_DIR) / DETECTOR_NAME
     if path.is_file():
         return load_detector(path)
-    if x_train_digits is None:
+    if x_train is None:
         from mnistlib.data import load_mnist
 
-        x_train_digits = load_mnist().x_train
-    return train_detector(x_train_digits, out=path)
+        data = load_mnist()
+        x_train, y_train = data.x_train, data.y_train
+    return train_detector(x_train, y_train, out=path)

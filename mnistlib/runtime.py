@@ -183,14 +183,15 @@ def _converter_reason(exc: Exception) -> str:
     return " ".join(text.split())[:300] or type(exc).__name__
 
 
-def export_model(model, out: str | os.PathLike | None = None) -> Path:
+def export_model(model, out: str | os.PathLike | None = None, outputs: int = NUM_CLASSES) -> Path:
     """Export a Keras model (or the ``.keras`` file at path ``model``) to a LiteRT file; returns its path.
 
     ``out`` defaults to :func:`exported_path` of the model file (``X.keras`` -> ``X.tflite`` beside it);
     it is required when ``model`` is a model object, and must end in ``.tflite``. Only the built-in
     LiteRT operations are allowed (no TensorFlow "select" ops, which the light runtime lacks). The file
     is written to a temporary name beside ``out``, loaded by :class:`LightModel` and compared with the
-    Keras model on probe images, and only then renamed to ``out``: on any failure nothing is left
+    Keras model on probe images (``outputs`` values per image: 10 for a digit classifier, 1 for the
+    "not a digit" detector), and only then renamed to ``out``: on any failure nothing is left
     behind and :class:`ExportError` (:class:`~mnistlib.saving.ModelFileError` for a ``.keras`` that
     Keras cannot load) says why in one line. Imports TensorFlow (when called, not when this module is imported).
     """
@@ -229,7 +230,7 @@ def export_model(model, out: str | os.PathLike | None = None) -> Path:
             raise ExportError(f"cannot export {what} to LiteRT: {_converter_reason(exc)}") from None
         probe = _probe_images()
         expected = np.asarray(keras_model(probe, training=False), np.float32)
-        got = LightModel(tmp).predict(probe)
+        got = LightModel(tmp, outputs=outputs).predict(probe)
         if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=EXPORT_TOLERANCE):
             worst = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else float("nan")
             raise ExportError(f"the export of {what} does not reproduce the Keras model (largest difference "

@@ -50,6 +50,17 @@ def detector(mnist):
     return model
 
 
+def test_detector_never_learns_from_the_calibration_split(mnist):
+    """The thresholds are chosen on the calibration split's digits, so the detector must not train on them."""
+    from mnistlib.calibration import calibration_split
+    from mnistlib.preprocess import SUBSET_SEED
+
+    digits = rejection.detector_digits(mnist.x_train, mnist.y_train)
+    _, held = calibration_split(mnist.y_train, SUBSET_SEED)
+    assert len(held) == 5000 and len(digits) == len(mnist.y_train) - len(held)
+    np.testing.assert_array_equal(digits, np.delete(mnist.x_train, held, axis=0))
+
+
 def test_detector_rejects_noise_and_a_line_but_not_digits(detector, mnist):
     x = rejection.prepare([_noise(), _line()])
     assert (rejection.nondigit_probability(detector, x) >= rejection.NONDIGIT_THRESHOLD).all()
@@ -62,7 +73,8 @@ def test_detector_round_trips(detector, tmp_path):
     card = {"threshold": 0.4, "seed": 5}
     path = rejection.save_detector(detector, tmp_path / "nd.keras", card)
     model, loaded = rejection.load_detector(path)
-    assert loaded == card and path.with_suffix(".tflite").is_file()
+    assert loaded.items() >= card.items() and path.with_suffix(".tflite").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nd.json", "nd.keras", "nd.tflite"]  # no temporaries
     x = rejection.prepare([_line()])
     np.testing.assert_allclose(rejection.nondigit_probability(model, x),
                                rejection.nondigit_probability(detector, x), atol=1e-6)
@@ -75,8 +87,9 @@ def test_shipped_detector_with_its_card_thresholds(mnist):
     x = rejection.prepare([_noise(), _line()])
     assert (rejection.nondigit_probability(model, x) >= card["threshold"]).all()
     rng = np.random.default_rng(12)
-    digits = rejection.prepare(rejection.render_digit(d, rng) for d in mnist.x_test[:100])
-    assert np.mean(rejection.nondigit_probability(model, digits) < card["threshold"]) >= 0.97
+    digits = rejection.prepare(rejection.render_digit(d, rng) for d in mnist.x_test[:300])
+    # bench_reject measures ~98 % of such digits let through; a broken detector lets through far fewer
+    assert np.mean(rejection.nondigit_probability(model, digits) < card["threshold"]) >= 0.95
 
 
 def test_tradeoff_curve_ends_and_plot():
