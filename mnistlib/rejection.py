@@ -73,7 +73,7 @@ def detector_data(x_digits: np.ndarray, n: int, seed: int, kinds=nondigits.TRAIN
 
 
 def build_detector():
-    """Conv16 -> pool -> Conv32 -> pool -> Dense64 -> Dropout -> sigmoid: ~60 k weights; most of the ~4 min of
+    """Conv16 -> pool -> Conv32 -> pool -> Dense64 -> Dropout -> sigmoid: ~60 k weights; most of the minute or so of
     :func:`train_detector` is preparing the 14,000 pictures."""
     from mnistlib.config import keras as _keras
 
@@ -108,7 +108,7 @@ def train_detector(x_train: np.ndarray, y_train: np.ndarray | None = None, n: in
     """Train the detector on ``n`` training digits vs ``n`` training-generator non-digits; save it to
     ``out`` (with a JSON card and a LiteRT export beside it) when given. With ``y_train`` the digits
     come from :func:`detector_digits` (the calibration split is left out). Returns (model, card).
-    ``make run`` (notebook 07) when ``models/nondigit.keras`` is missing."""
+    Wrote the committed ``models/nondigit.*`` (seed :data:`TRAIN_SEED`); tests train small ones."""
     from mnistlib.config import keras as _keras
 
     keras = _keras()
@@ -232,8 +232,8 @@ def plot_tradeoff(curves: dict[str, dict], ax=None, target=(0.97, 0.90)):
 
 
 def load_or_train_detector(x_train=None, y_train=None, path: str | Path | None = None):
-    """(model, card) of ``models/nondigit.keras`` (notebook 07, ``make run``); trained now with
-    :func:`train_detector` (about four minutes on two cores) when the file is missing."""
+    """(model, card) of ``models/nondigit.keras`` (``predict.get_detector`` runs its LiteRT export); trained now with
+    :func:`train_detector` (about a minute on an idle 2-core machine) when the file is missing."""
     from mnistlib import config
 
     path = Path(path) if path is not None else Path(config.MODELS_DIR) / DETECTOR_NAME
