@@ -9,7 +9,7 @@ Protocol (no figure is tuned on the data it is reported on, and the test set is 
 * validation (chooses the two thresholds): calibration-split digits rendered with varied pens and
   paper, as realistic photos and as canvas drawings, against non-digits of the training kinds and
   fonts drawn with seed ``VAL_SEED``; the rule that rejects the most non-digits while at least
-  ``VAL_MIN_CORRECT`` of the digits stay correct wins.
+  ``VAL_MIN_CORRECT`` of the digits of each way of showing them stay correct wins.
 * evaluation (reported once): MNIST **test** digits shown the same three ways, against every kind in
   ``EVAL_KINDS`` (incl. ``UNSEEN_KINDS`` never trained on) in the evaluation fonts (Serif, Mono),
   seed ``EVAL_SEED``.
@@ -61,13 +61,20 @@ def photo(digit: np.ndarray, rng) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
+def worst_way(correct: np.ndarray, ways: int = 3) -> float:
+    """The lowest share of digits answered correctly among the ways of showing them (the issue's
+    target holds per kind of picture, not only pooled)."""
+    return float(np.asarray(correct).reshape(ways, -1).mean(axis=1).min())
+
+
 def choose(probs, labels, p_others_cls, det_digits, det_others):
-    """Thresholds on validation: max non-digit rejection with real digits >= VAL_MIN_CORRECT."""
+    """Thresholds on validation: max non-digit rejection with the digits of every way of showing them
+    >= VAL_MIN_CORRECT correct."""
     best = None
     for c in np.linspace(0.0, 0.99, 100):
         for t in np.linspace(0.05, 0.99, 48):
             rule = rejection.Rule(round(float(t), 3), round(float(c), 3))
-            ok = np.mean(rejection.answers(probs, det_digits, rule) == labels)
+            ok = worst_way(rejection.answers(probs, det_digits, rule) == labels)
             rej = np.mean(rejection.answers(p_others_cls, det_others, rule) < 0)
             if ok >= VAL_MIN_CORRECT and (best is None or rej > best[0] or (rej == best[0] and ok > best[1])):
                 best = (rej, ok, rule)
@@ -78,7 +85,7 @@ def choose_baseline(probs, labels, p_others):
     best = None
     for c in np.linspace(0.0, 0.999, 200):
         rule = rejection.Rule(1.0, round(float(c), 4))
-        ok = np.mean(rejection.answers(probs, None, rule) == labels)
+        ok = worst_way(rejection.answers(probs, None, rule) == labels)
         rej = np.mean(rejection.answers(p_others, None, rule) < 0)
         if ok >= VAL_MIN_CORRECT and (best is None or rej > best[0]):
             best = (rej, ok, rule)
@@ -166,14 +173,15 @@ def main() -> None:
     Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
     ax.figure.savefig(args.figure, dpi=120, bbox_inches="tight")
     chosen_on = (f"validation: {len(y_val):,} calibration-split training digits (rendered, photo, canvas) + "
-                 f"{len(p_vo):,} validation-seed non-digits (benchmarks/bench_reject.py)")
+                 f"{len(p_vo):,} validation-seed non-digits; most non-digits rejected with >= {VAL_MIN_CORRECT:.0%} of "
+                 f"each way's digits right (benchmarks/bench_reject.py)")
     out = {
         "temperature": t,
         "ece_validation_pictures": round(cal.expected_calibration_error(p_val, y_val), 5),
         "ece_evaluation_pictures": round(cal.expected_calibration_error(p_ev, y_ev), 5),
         "detector_card": det_card,
         "validation_choice": {"rule": vars(best[2]), "nondigits_rejected": round(float(best[0]), 4),
-                              "real_correct": round(float(best[1]), 4), "chosen_on": chosen_on},
+                              "worst_way_correct": round(float(best[1]), 4), "chosen_on": chosen_on},
         "evaluation_detector": report(best[2], True),
         "evaluation_baseline_maxprob": report(base[2], False),
         "argmax_correct_evaluation": round(float(np.mean(p_ev.argmax(1) == y_ev)), 4),

@@ -27,10 +27,11 @@ from mnistlib.imageprep import to_mnist
 
 #: Detector probability of "not a digit" at or above which the answer is "not a digit", and the
 #: calibrated confidence below which a digit answer becomes "unsure": chosen together on validation
-#: data by ``benchmarks/bench_reject.py --write-card`` (most non-digits rejected while >= 98 % of
-#: validation digits stay correct); ``models/nondigit.json`` records them as ``threshold``/``min_confidence``.
-NONDIGIT_THRESHOLD = 0.45
-MIN_CONFIDENCE = 0.7
+#: data by ``benchmarks/bench_reject.py --write-card`` (most non-digits rejected while >= 98 % of the
+#: validation digits of each kind of picture -- scan, photo, canvas -- stay correct);
+#: ``models/nondigit.json`` records them as ``threshold``/``min_confidence``.
+NONDIGIT_THRESHOLD = 0.75
+MIN_CONFIDENCE = 0.58
 DETECTOR_NAME = "nondigit.keras"
 #: Seeds: training pictures and digits (validation and evaluation use others).
 TRAIN_SEED = 1401
