@@ -212,15 +212,18 @@ def tradeoff(probs_digits: np.ndarray, labels: np.ndarray, probs_others: np.ndar
     return {"thresholds": thresholds.tolist(), "digits_correct": correct, "nondigits_rejected": rejected}
 
 
-def plot_tradeoff(curves: dict[str, dict], ax=None, target=(0.97, 0.90)):
+def plot_tradeoff(curves: dict[str, dict], ax=None, target=(0.97, 0.90), chosen: tuple[float, float] | None = None):
     """Plot :func:`tradeoff` curves (name -> curve): x = real digits answered correctly, y = non-digits
-    rejected, with the issue-14 target corner. Returns the axes (notebook 07_predict)."""
+    rejected, with the issue-14 target corner and, when given, the ``chosen`` rule's point (digits
+    correct, non-digits rejected). Returns the axes (notebook 07_predict)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4.5))
     for name, c in curves.items():
         ax.plot(np.asarray(c["digits_correct"]) * 100, np.asarray(c["nondigits_rejected"]) * 100, label=name)
+    if chosen is not None:
+        ax.plot(chosen[0] * 100, chosen[1] * 100, "o", color="black", label="the chosen rule")
     ax.axvline(target[0] * 100, color="grey", ls=":")
     ax.axhline(target[1] * 100, color="grey", ls=":")
     ax.set_xlabel("real digits answered correctly (%)")

@@ -103,6 +103,8 @@ def test_tradeoff_curve_ends_and_plot():
     assert curve["nondigits_rejected"] == [1.0, 1.0, 0.0]
     ax = rejection.plot_tradeoff({"detector": curve})
     assert len(ax.lines) == 3
+    ax = rejection.plot_tradeoff({"detector": curve}, chosen=(0.98, 0.9))
+    assert len(ax.lines) == 4 and ax.get_legend_handles_labels()[1][-1] == "the chosen rule"
 
 
 def test_shipped_detector_litert_export_matches_keras(mnist):
