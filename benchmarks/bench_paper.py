@@ -30,7 +30,7 @@ import paper  # noqa: E402
 
 from mnistlib.data import load_mnist  # noqa: E402
 from mnistlib.imageprep import ink_mask, remove_paper_lines, to_mnist  # noqa: E402
-from mnistlib.predict import get_model  # noqa: E402
+from mnistlib.predict import get_model, predict_images  # noqa: E402
 
 
 def _pen(sample) -> str:
@@ -54,6 +54,18 @@ def accuracy(samples, model, paper_lines: bool) -> dict:
         "per_kind": {k: round(float(np.mean(v)), 4) for k, v in per_kind.items()},
         "per_pen_on_notebook_paper": {k: round(float(np.mean(v)), 4) for k, v in per_pen.items()},
     }
+
+
+def answered(samples, model) -> dict:
+    """What ``mnistlib predict`` answers (calibrated, with "not a digit"/"unsure"): the share answered
+    with the right digit, on notebook paper and per kind."""
+    results = predict_images([s.data for s in samples], model)
+    right = np.array([r.digit == s.label for s, r in zip(samples, results)])
+    kinds = np.array([s.kind for s in samples])
+    return {"right": round(float(right.mean()), 4),
+            "notebook_paper": round(float(right[kinds != "plain"].mean()), 4),
+            "rejected": round(float(np.mean([r.digit is None for r in results])), 4),
+            "per_kind": {k: round(float(right[kinds == k].mean()), 4) for k in dict.fromkeys(kinds)}}
 
 
 def timing(samples, repeats: int = 5) -> dict:
@@ -93,7 +105,8 @@ def main() -> None:
     out = {"benchmark": "paper", "model": "models/cnn.keras", "seed": args.seed,
            "tuned_on_seed": paper.TUNE_SEED, "images": len(samples), "per_kind": args.n,
            "before": accuracy(samples, model, paper_lines=False),
-           "after": accuracy(samples, model, paper_lines=True)}
+           "after": accuracy(samples, model, paper_lines=True),
+           "answered": answered(samples, model)}
     if not args.no_timing:
         out["cpu_ms_per_picture"] = timing(samples[:: max(1, len(samples) // 240)])
     print(json.dumps(out))
