@@ -140,7 +140,12 @@ def save_detector(model, path: str | Path, card: dict) -> Path:
     from mnistlib.saving import save_model
 
     path = save_model(model, path, card, export=False)
-    export_model(model, exported_path(path), outputs=1)
+    light = exported_path(path)
+    try:
+        export_model(model, light, outputs=1)
+    except Exception:
+        light.unlink(missing_ok=True)  # a previous detector's export must not answer for this one
+        raise
     return path
 
 
