@@ -35,7 +35,7 @@ HAND_COUNTED = {
     # this course's recipes: bias-free dense layers followed by BatchNorm (4 numbers per unit);
     # the CNNs' conv layers have biases and no BatchNorm (the slowest layer on a CPU)
     "dense": 784 * 512 + 4 * 512 + 512 * 512 + 4 * 512 + dense(512, 10),
-    "cnn_fast": conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 128 + 4 * 128 + dense(128, 10),
+    "cnn_fast": conv(5, 1, 24) + conv(5, 24, 48) + 7 * 7 * 48 * 128 + 4 * 128 + dense(128, 10),
     "cnn": conv(3, 1, 32) + conv(3, 32, 64) + 7 * 7 * 64 * 128 + 4 * 128 + dense(128, 10),
 }
 

@@ -1,0 +1,159 @@
+"""Choose recipes on validation folds, never on the test set (issue 11, item 1).
+
+Every candidate is a recipe with some settings changed (:data:`CANDIDATES`: data, not code). Each
+is trained on the same stratified folds of the *training* images: the 55,000 that remain when the
+calibration split (``calibration.calibration_split``, 5,000 images) is held out, cut into
+``--folds`` (5) parts, of which the first ``--runs`` (3) serve in turn as the validation part; run
+``i`` also uses seed ``i + 1`` for the weights, so the spread covers both data and seed. After every
+epoch the validation part is scored, giving the validation accuracy and the training seconds to
+reach 99.0 % on it. The test set is not loaded.
+
+The winner of a group is the candidate with the best mean validation figure of merit
+(:data:`GROUPS`): for ``cnn_fast`` the mean seconds to 99 % with every run reaching it, for ``dense``
+and ``cnn`` the mean final validation accuracy (within the group's time budget). Its test accuracy is
+then measured once, over seeds, by ``bench_models.py``.
+
+Run: ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_select.py GROUP [--candidates a,b]``;
+prints a Markdown table and writes ``benchmarks/select_GROUP.json``. Not part of CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from mnistlib.calibration import calibration_split  # noqa: E402
+from mnistlib.config import new_model_session  # noqa: E402
+from mnistlib.data import load_mnist  # noqa: E402
+from mnistlib.preprocess import SUBSET_SEED, kfold_splits, prepare_images  # noqa: E402
+from mnistlib.recipes import get_recipe  # noqa: E402
+from mnistlib.training import train_recipe  # noqa: E402
+
+#: Candidates per group: name -> (base recipe, settings changed). The first is the current recipe.
+CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
+    "cnn_fast": {  # chosen 2026-12-01: widths 24-48 (the former cnn_fast had widths 16-32)
+        "cnn_fast": ("cnn_fast", {}),
+        "widths 16-32 (former cnn_fast)": ("cnn_fast", {"widths": (16, 32)}),
+        "widths 16-32, batch 256, lr 8e-3": ("cnn_fast", {"widths": (16, 32), "batch_size": 256, "learning_rate": 8e-3}),
+        "widths 16-32, batch 64, lr 3e-3": ("cnn_fast", {"widths": (16, 32), "batch_size": 64, "learning_rate": 3e-3}),
+        "widths 16-32, no label smoothing": ("cnn_fast", {"widths": (16, 32), "label_smoothing": 0.0}),
+        "widths 16-32, kernel 3": ("cnn_fast", {"widths": (16, 32), "kernel": 3}),
+        "widths 20-40": ("cnn_fast", {"widths": (20, 40)}),
+        "batch 64, lr 3e-3": ("cnn_fast", {"batch_size": 64, "learning_rate": 3e-3}),
+        "widths 16-32, 2 epochs": ("cnn_fast", {"widths": (16, 32), "epochs": 2}),
+    },
+    "dense": {  # chosen 2026-12-01: augmentation + label smoothing 0.1 (the former dense had neither)
+        "dense": ("dense", {}),
+        "former dense (no augmentation, no label smoothing)": ("dense", {"augment": None, "label_smoothing": 0.0}),
+        "former dense, 20 epochs": ("dense", {"augment": None, "label_smoothing": 0.0, "epochs": 20}),
+        "former dense, dropout 0.3": ("dense", {"augment": None, "label_smoothing": 0.0, "dropout": 0.3}),
+        "former dense, label smoothing 0.1": ("dense", {"augment": None}),
+        "former dense, units 1024": ("dense", {"augment": None, "label_smoothing": 0.0, "units": 1024}),
+        "former dense, augmented": ("dense", {"label_smoothing": 0.0}),
+        "former dense, label smoothing 0.1, 20 epochs": ("dense", {"augment": None, "epochs": 20}),
+        "former dense, label smoothing 0.1, dropout 0.3, 20 epochs": ("dense", {"augment": None, "dropout": 0.3,
+                                                                               "epochs": 20}),
+    },
+    "cnn": {
+        "cnn": ("cnn", {}),
+        "label smoothing 0.1": ("cnn", {"label_smoothing": 0.1}),
+        "widths 48-96": ("cnn", {"widths": (48, 96)}),
+    },
+}
+#: What decides in each group: ("seconds_to_99", None) = fastest to 99 % with every run reaching it;
+#: ("accuracy", budget) = best mean validation accuracy among candidates whose mean training seconds
+#: fit the budget (None: no budget).
+GROUPS = {"cnn_fast": ("seconds_to_99", None), "dense": ("accuracy", 60.0), "cnn": ("accuracy", 600.0)}
+
+
+def run_candidate(base: str, changes: dict, x, y, folds, runs: int) -> dict:
+    rec = get_recipe(base).replace(**changes)
+    settings = {**rec.summary(), **{k: list(v) if isinstance(v, tuple) else v for k, v in rec.network_options().items()}}
+    out = []
+    for i, (tr, va) in enumerate(folds[:runs]):
+        seed = i + 1
+        new_model_session(seed)
+        result = train_recipe(rec, x[tr], y[tr], seed=seed, test_data=(x[va], y[va]), verbose=0)
+        seconds = result.train_seconds
+        to99 = next((float(s) for s, a in zip(seconds, result.test_accuracy) if a >= 0.99), None)
+        out.append({"seed": seed, "val_accuracy": result.test_accuracy, "train_seconds": [float(s) for s in seconds],
+                    "final_val_accuracy": result.test_accuracy[-1], "seconds_to_99": to99})
+    finals = [r["final_val_accuracy"] for r in out]
+    reached = [r["seconds_to_99"] for r in out if r["seconds_to_99"] is not None]
+    return {"recipe": base, "settings": settings, "runs": out, "val_accuracy_mean": float(np.mean(finals)),
+            "val_accuracy_sd": float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0,
+            "val_accuracy_min": float(min(finals)),
+            "train_seconds_mean": float(np.mean([r["train_seconds"][-1] for r in out])),
+            "seconds_to_99_mean": float(np.mean(reached)) if reached else None, "reached_99": len(reached)}
+
+
+def winner(group: str, results: dict[str, dict]) -> str:
+    key, budget = GROUPS[group]
+    if key == "seconds_to_99":
+        ok = {n: r for n, r in results.items() if r["reached_99"] == len(r["runs"])}
+        return min(ok, key=lambda n: ok[n]["seconds_to_99_mean"]) if ok else None
+    ok = {n: r for n, r in results.items() if budget is None or r["train_seconds_mean"] <= budget}
+    return max(ok, key=lambda n: ok[n]["val_accuracy_mean"]) if ok else None
+
+
+def table(results: dict[str, dict], best: str | None) -> str:
+    lines = ["| candidate | val. accuracy mean ± sd (worst) | train s | s to 99 % on val. (runs reaching) |",
+             "|---|---:|---:|---:|"]
+    for name, r in results.items():
+        to99 = "—" if r["seconds_to_99_mean"] is None else f"{r['seconds_to_99_mean']:.1f}"
+        mark = " **(chosen)**" if name == best else ""
+        lines.append(f"| {name}{mark} | {100 * r['val_accuracy_mean']:.2f} ± {100 * r['val_accuracy_sd']:.2f} % "
+                     f"({100 * r['val_accuracy_min']:.2f}) | {r['train_seconds_mean']:.1f} | "
+                     f"{to99} ({r['reached_99']}/{len(r['runs'])}) |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("group", choices=sorted(CANDIDATES))
+    ap.add_argument("--candidates", help="the candidates to run, separated by semicolons (default: the whole group)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=3, help="folds used as validation in turn (default 3)")
+    args = ap.parse_args()
+    group = CANDIDATES[args.group]
+    names = [n.strip() for n in args.candidates.split(";") if n.strip()] if args.candidates else list(group)
+    unknown = [n for n in names if n not in group]
+    if unknown:
+        raise SystemExit(f"unknown candidate(s) {', '.join(unknown)}; {args.group} has: {', '.join(group)}")
+    d = load_mnist()
+    keep, _ = calibration_split(d.y_train, SUBSET_SEED)
+    x, y = prepare_images(d.x_train[keep]), d.y_train[keep]
+    folds = list(kfold_splits(y, k=args.folds, seed=SUBSET_SEED))
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    results = {}
+    for name in names:
+        base, changes = group[name]
+        results[name] = run_candidate(base, changes, x, y, folds, args.runs)
+        r = results[name]
+        print(f"{name}: val {100 * r['val_accuracy_mean']:.2f} ± {100 * r['val_accuracy_sd']:.2f} %, "
+              f"{r['train_seconds_mean']:.1f} s, to 99 % {r['seconds_to_99_mean']}", flush=True)
+    path = HERE / f"select_{args.group}.json"
+    if args.candidates and path.exists():  # a partial run adds to (or replaces) the group's earlier candidates
+        earlier = json.loads(path.read_text())
+        if (earlier.get("folds"), earlier.get("runs")) == (args.folds, args.runs):
+            results = {**{n: r for n, r in earlier["candidates"].items() if n not in results}, **results}
+    best = winner(args.group, results)
+    out = {"group": args.group, "date": started, "machine": f"{os.cpu_count()}-core {platform.machine()}, "
+           f"{platform.processor() or platform.system()}", "load_average_at_start": os.getloadavg()[0],
+           "folds": args.folds, "runs": args.runs, "rule": GROUPS[args.group], "chosen": best, "candidates": results}
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(table(results, best))
+
+
+if __name__ == "__main__":
+    main()
