@@ -143,6 +143,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="42,1,2", help="comma-separated seeds (default 42,1,2: the course seed first)")
     parser.add_argument("--ship", action="store_true", help="save cnn and dense of the first seed under models/")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the table in README.md")
+    parser.add_argument("--results", default=str(HERE / "results.json"),
+                        help="JSON file to write (default benchmarks/results.json; another file implies --no-readme)")
     args = parser.parse_args()
     names = [n.strip() for n in args.recipes.split(",") if n.strip()]
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
@@ -166,16 +168,18 @@ def main() -> None:
         "seeds": seeds,
         "results": rows,
     }
-    results_path = HERE / "results.json"
+    results_path = Path(args.results)
+    args.no_readme = args.no_readme or results_path.resolve() != (HERE / "results.json").resolve()
     if set(names) != set(ORDER) and results_path.exists():  # a partial run updates its own recipes only
         old = json.loads(results_path.read_text())
         kept = [r for r in old.get("results", []) if r["recipe"] not in names and "seed" in r]
         result["results"] = sorted(kept + rows, key=lambda r: ORDER.index(r["recipe"]) if r["recipe"] in ORDER else 99)
-    results_path.write_text(json.dumps(result, indent=1) + "\n")
     by_recipe = {}
     for r in result["results"]:
         by_recipe.setdefault(r["recipe"], []).append(r)
-    text = table([summary(runs) for runs in by_recipe.values()]) + "\n\nPer seed (test accuracy / s to 99 %):\n\n" + \
+    result["summary"] = [summary(runs) for runs in by_recipe.values()]  # notebook 05 reads this
+    results_path.write_text(json.dumps(result, indent=1) + "\n")
+    text = table(result["summary"]) + "\n\nPer seed (test accuracy / s to 99 %):\n\n" + \
         per_seed(result["results"])
     print(text)
     readme = HERE / "README.md"

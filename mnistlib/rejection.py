@@ -30,8 +30,8 @@ from mnistlib.imageprep import to_mnist
 #: data by ``benchmarks/bench_reject.py --write-card`` (most non-digits rejected while >= 98 % of the
 #: validation digits of each kind of picture -- scan, photo, canvas -- stay correct);
 #: ``models/nondigit.json`` records them as ``threshold``/``min_confidence``.
-NONDIGIT_THRESHOLD = 0.75
-MIN_CONFIDENCE = 0.58
+NONDIGIT_THRESHOLD = 0.95
+MIN_CONFIDENCE = 0.52
 DETECTOR_NAME = "nondigit.keras"
 #: Seeds: training pictures and digits (validation and evaluation use others).
 TRAIN_SEED = 1401

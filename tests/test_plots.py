@@ -127,6 +127,9 @@ def test_training_figures():
     recipes = pd.DataFrame({"model": ["logreg", "dense", "cnn"], "accuracy": [0.92, 0.98, 0.99],
                             "train_seconds": [5.0, 30.0, 300.0], "params": [7850, 100_000, 300_000]})
     _check(plots.recipe_comparison(recipes), 1)
+    fig = _check(plots.recipe_comparison(recipes.assign(accuracy_sd=[0.002, 0.001, 0.0005])), 1)
+    bars = [c for c in fig.axes[0].containers if hasattr(c, "has_yerr") and c.has_yerr]
+    assert len(bars) == 3  # one spread-over-seeds bar per recipe
 
 
 # --- 06_evaluate -------------------------------------------------------------------------------

@@ -37,9 +37,9 @@ def test_decide_reasons_and_rule_validation():
     sure = np.eye(10, dtype=np.float32)[3]
     flat = np.full(10, 0.1, np.float32)
     assert rejection.decide(sure, 0.1) == (3, None)
-    assert rejection.decide(sure, 0.9) == (None, "not a digit")
+    assert rejection.decide(sure, 0.99) == (None, "not a digit")
     assert rejection.decide(flat, 0.1) == (None, "unsure")
-    assert list(rejection.answers(np.stack([sure, flat, sure]), np.array([0.1, 0.1, 0.9]))) == [3, -2, -1]
+    assert list(rejection.answers(np.stack([sure, flat, sure]), np.array([0.1, 0.1, 0.99]))) == [3, -2, -1]
     with pytest.raises(ValueError, match="min-confidence must be between 0 and 1"):
         rejection.Rule(min_confidence=1.5)
 

@@ -112,7 +112,8 @@ def _human(n: float) -> str:
 @styled
 def recipe_comparison(df, ax=None):
     """Accuracy vs training seconds per recipe, marker area proportional to the parameter count, each
-    point labelled (05_train). ``df``: columns model, accuracy, train_seconds, params."""
+    point labelled (05_train). ``df``: columns model, accuracy, train_seconds, params, and optionally
+    accuracy_sd (drawn as an error bar: the spread over seeds)."""
     df = _frame(df, ("model", "accuracy", "train_seconds", "params"), "recipe_comparison")
     seconds = df["train_seconds"].to_numpy(float)
     acc = df["accuracy"].to_numpy(float)
@@ -123,6 +124,8 @@ def recipe_comparison(df, ax=None):
     sizes = 60 + 1400 * params / max(params.max(), 1)
     for i, (name, x, y, s, p) in enumerate(zip(df["model"].astype(str), seconds, acc, sizes, params)):
         ax.scatter([x], [y], s=s, color=color(i), alpha=0.75, edgecolor="black", linewidth=0.8, zorder=3)
+        if "accuracy_sd" in df:
+            ax.errorbar([x], [y], yerr=[float(df["accuracy_sd"].iloc[i])], color="black", capsize=3, zorder=4)
         ax.annotate(f"{name}\n{_human(p)} params", (x, y), xytext=(np.sqrt(s) / 2 + 4, 0),
                     textcoords="offset points", va="center", fontsize=9, fontweight="bold", color=color(i))
     if seconds.max() / seconds.min() > 20:
