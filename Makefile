@@ -62,6 +62,8 @@ lab: install  ## open JupyterLab on notebooks/ with the project's environment as
 
 bench: install  ## benchmarks (not part of CI); results in benchmarks/README.md
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_select.py cnn_fast
+	$(PY) benchmarks/bench_select.py dense --runs 3
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_numbers.py

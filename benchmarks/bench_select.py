@@ -3,7 +3,7 @@
 Every candidate is a recipe with some settings changed (:data:`CANDIDATES`: data, not code). Each
 is trained on the same stratified folds of the *training* images: the 55,000 that remain when the
 calibration split (``calibration.calibration_split``, 5,000 images) is held out, cut into
-``--folds`` (5) parts, of which the first ``--runs`` (3) serve in turn as the validation part; run
+``--folds`` (11) parts of 5,000, of which the first ``--runs`` (5) serve in turn as the validation part; run
 ``i`` also uses seed ``i + 1`` for the weights, so the spread covers both data and seed. After every
 epoch the validation part is scored, giving the validation accuracy and the training seconds to
 reach 99.0 % on it. The test set is not loaded.
@@ -13,7 +13,8 @@ The winner of a group is the candidate with the best mean validation figure of m
 and ``cnn`` the mean final validation accuracy (within the group's time budget). Its test accuracy is
 then measured once, over seeds, by ``bench_models.py``.
 
-Run: ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_select.py GROUP [--candidates a,b]``;
+Run: ``make bench`` or ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_select.py GROUP [--runs N]
+[--candidates "a;b"]``;
 prints a Markdown table and writes ``benchmarks/select_GROUP.json``. Not part of CI.
 """
 
@@ -122,8 +123,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("group", choices=sorted(CANDIDATES))
     ap.add_argument("--candidates", help="the candidates to run, separated by semicolons (default: the whole group)")
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--runs", type=int, default=3, help="folds used as validation in turn (default 3)")
+    ap.add_argument("--folds", type=int, default=11, help="stratified folds (default 11: 50,000 train / 5,000 validation)")
+    ap.add_argument("--runs", type=int, default=5, help="folds used as validation in turn (default 5)")
     args = ap.parse_args()
     group = CANDIDATES[args.group]
     names = [n.strip() for n in args.candidates.split(";") if n.strip()] if args.candidates else list(group)
