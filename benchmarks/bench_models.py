@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,22 +90,21 @@ def row(name: str, run: dict, rate: float | None, seed: int) -> dict:
 
 
 def _mean_sd(values) -> tuple[float, float]:
-    v = [float(x) for x in values]
-    mean = sum(v) / len(v)
-    sd = (sum((x - mean) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0
-    return mean, sd
+    """Mean and sample standard deviation (0 for a single value)."""
+    v = list(values)
+    return statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0
 
 
 def summary(runs: list[dict]) -> dict:
     """Mean ± sd over one recipe's seeds; time to 99 % over the seeds that reached it."""
     acc = _mean_sd(r["test_accuracy"] for r in runs)
     reached = [r["seconds_to_99"] for r in runs if r["seconds_to_99"] is not None]
+    to99 = _mean_sd(reached) if reached else (None, None)
     return {"recipe": runs[0]["recipe"], "seeds": [r["seed"] for r in runs], "epochs": runs[0]["epochs"],
             "test_accuracy_mean": acc[0], "test_accuracy_sd": acc[1],
             "test_accuracy_min": min(r["test_accuracy"] for r in runs),
             "train_seconds_mean": _mean_sd(r["train_seconds"] for r in runs)[0],
-            "seconds_to_99_mean": _mean_sd(reached)[0] if reached else None,
-            "seconds_to_99_sd": _mean_sd(reached)[1] if reached else None, "reached_99": len(reached),
+            "seconds_to_99_mean": to99[0], "seconds_to_99_sd": to99[1], "reached_99": len(reached),
             "inference_images_per_s": runs[0]["inference_images_per_s"], "params": runs[0]["params"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
 
@@ -188,6 +188,7 @@ def main() -> None:
         after = rest.split(END, 1)[1]
         stamp = f"Measured {result['date']} on a {result['machine']} (1-min load average at start {load:.2f})."
         readme.write_text(f"{before}{BEGIN}\n{stamp}\n\n{text}\n{END}{after}")
+
 
 if __name__ == "__main__":
     main()

@@ -67,28 +67,19 @@ def worst_way(correct: np.ndarray, ways: int = 3) -> float:
     return float(np.asarray(correct).reshape(ways, -1).mean(axis=1).min())
 
 
-def choose(probs, labels, p_others_cls, det_digits, det_others):
+def choose(probs, labels, p_others, det_digits=None, det_others=None, confidences=np.linspace(0.0, 0.99, 100)):
     """Thresholds on validation: max non-digit rejection with the digits of every way of showing them
-    >= VAL_MIN_CORRECT correct."""
+    >= VAL_MIN_CORRECT correct. Without detector scores, only ``min_confidence`` varies (the
+    max-probability baseline)."""
+    detector = np.linspace(0.05, 0.99, 48) if det_digits is not None else [1.0]
     best = None
-    for c in np.linspace(0.0, 0.99, 100):
-        for t in np.linspace(0.05, 0.99, 48):
-            rule = rejection.Rule(round(float(t), 3), round(float(c), 3))
+    for c in confidences:
+        for t in detector:
+            rule = rejection.Rule(round(float(t), 3), round(float(c), 4))
             ok = worst_way(rejection.answers(probs, det_digits, rule) == labels)
-            rej = np.mean(rejection.answers(p_others_cls, det_others, rule) < 0)
+            rej = np.mean(rejection.answers(p_others, det_others, rule) < 0)
             if ok >= VAL_MIN_CORRECT and (best is None or rej > best[0] or (rej == best[0] and ok > best[1])):
                 best = (rej, ok, rule)
-    return best
-
-
-def choose_baseline(probs, labels, p_others):
-    best = None
-    for c in np.linspace(0.0, 0.999, 200):
-        rule = rejection.Rule(1.0, round(float(c), 4))
-        ok = worst_way(rejection.answers(probs, None, rule) == labels)
-        rej = np.mean(rejection.answers(p_others, None, rule) < 0)
-        if ok >= VAL_MIN_CORRECT and (best is None or rej > best[0]):
-            best = (rej, ok, rule)
     return best
 
 
@@ -139,7 +130,7 @@ def main() -> None:
     y_val, p_val, p_vo, det_val, det_vo = answer_sets(shown(d.x_train[va], rv), d.y_train[va],
                                                       nondigits.pictures(args.n * 2, rejection.VAL_SEED))
     best = choose(p_val, y_val, p_vo, det_val, det_vo)
-    base = choose_baseline(p_val, y_val, p_vo)
+    base = choose(p_val, y_val, p_vo, confidences=np.linspace(0.0, 0.999, 200))
 
     # evaluation: MNIST test digits and unseen non-digits, once
     re = np.random.default_rng(EVAL_SEED)

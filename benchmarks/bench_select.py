@@ -79,7 +79,7 @@ GROUPS = {"cnn_fast": ("seconds_to_99", None), "dense": ("accuracy", 60.0), "cnn
 
 def run_candidate(base: str, changes: dict, x, y, folds, runs: int) -> dict:
     rec = get_recipe(base).replace(**changes)
-    settings = {**rec.summary(), **{k: list(v) if isinstance(v, tuple) else v for k, v in rec.network_options().items()}}
+    settings = {**rec.summary(), **rec.network_options()}  # JSON writes tuples as lists
     out = []
     for i, (tr, va) in enumerate(folds[:runs]):
         seed = i + 1
