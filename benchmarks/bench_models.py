@@ -177,7 +177,7 @@ def main() -> None:
     by_recipe = {}
     for r in result["results"]:
         by_recipe.setdefault(r["recipe"], []).append(r)
-    result["summary"] = [summary(runs) for runs in by_recipe.values()]  # notebook 05 reads this
+    result["summary"] = [summary(runs) for runs in by_recipe.values()]  # notebook 07 reads this
     results_path.write_text(json.dumps(result, indent=1) + "\n")
     text = table(result["summary"]) + "\n\nPer seed (test accuracy / s to 99 %):\n\n" + \
         per_seed(result["results"])

@@ -11,7 +11,7 @@ Two evaluation sets (issue 5), never used for training:
   paper, noise).
 
 ``python benchmarks/realistic.py --samples notebooks/images`` writes the handful of sample
-pictures notebook 07 uses. Everything depends only on the seed.
+pictures notebook 09 uses. Everything depends only on the seed.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def lowres_set(n: int | None = None, seed: int = SEED) -> list[Sample]:
 
 
 def write_samples(folder: Path, seed: int = SEED) -> list[Path]:
-    """The sample pictures of notebook 07 (from MNIST test digits), each well under 100 kB."""
+    """The sample pictures of notebook 09 (from MNIST test digits), each well under 100 kB."""
     from mnistlib.data import load_mnist
 
     d = load_mnist()
@@ -239,7 +239,7 @@ def _has_gap_cut(digit: np.ndarray) -> np.ndarray | None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--samples", type=Path, help="write notebook 07's sample pictures into this folder")
+    p.add_argument("--samples", type=Path, help="write notebook 09's sample pictures into this folder")
     p.add_argument("--write", type=Path, help="write the photos set (as files) into this folder")
     p.add_argument("-n", type=int, default=1200)
     args = p.parse_args()

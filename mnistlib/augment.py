@@ -1,4 +1,4 @@
-"""Data augmentation for the ``cnn`` recipe, as Keras preprocessing layers (notebooks 03_preprocess, 04_build_models).
+"""Data augmentation for the ``cnn`` recipe, as Keras preprocessing layers (notebooks 03_preprocess, 06_build_models).
 
 :func:`augmentation` returns a ``keras.Sequential`` that jitters a batch of float32
 ``(N, 28, 28, 1)`` images the way handwriting and photos of digits vary: rotation,
@@ -14,7 +14,7 @@ shift in one resampling, see its docstring for why) and :class:`RandomStrokeWidt
 no morphology layer).
 
 :func:`pen_variants` is different: it makes extra training digits, once, before training
-(notebook 05, the ``cnn`` recipe). A picture of a digit reaches the model through
+(notebook 07, the ``cnn`` recipe). A picture of a digit reaches the model through
 :func:`mnistlib.imageprep.to_mnist`, which thresholds it and refits it to the 20-pixel box, so
 a bold marker or a low-resolution scan gives much thicker, harder-edged strokes than any
 MNIST digit. The variants are MNIST training digits written with such pens (much bolder or
@@ -211,7 +211,7 @@ def pen_variants(images, copies: int = 2, seed: int = DEFAULT_SEED, threads: int
     radius changed by one of :data:`PEN_RADII` (thirds of a pixel), binarised at a random level
     70 % of the time, and refitted with :func:`mnistlib.imageprep.fit_and_center`. Seeded:
     the same ``seed`` gives the same variants (whatever ``threads``). The ``cnn`` recipe adds
-    one copy to its training set (notebook 05); about 15 s per 60,000 images on 2 cores.
+    one copy to its training set (notebook 07); about 15 s per 60,000 images on 2 cores.
     """
     x = np.asarray(images)
     x = check_images(x / np.float32(255.0) if x.dtype == np.uint8 else x, name="pen_variants' digits")[..., 0]

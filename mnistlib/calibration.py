@@ -1,4 +1,4 @@
-"""Calibrated confidence: temperature scaling and expected calibration error (notebook 07_predict).
+"""Calibrated confidence: temperature scaling and expected calibration error (notebook 09_predict).
 
 The models output softmax probabilities ``p``. Temperature scaling (Guo et al. 2017) divides the
 logits by one number ``T > 0``; since ``softmax(log p / T) == softmax(logits / T)`` it applies to

@@ -1,4 +1,4 @@
-"""Evaluating a trained model on the test set (notebook 06_evaluate).
+"""Evaluating a trained model on the test set (notebook 08_evaluate).
 
 :func:`evaluate` returns an :class:`Evaluation`: loss, accuracy, class probabilities,
 predictions, the confusion matrix and classification report (both from
@@ -57,7 +57,7 @@ class Evaluation:
 
 
 def evaluate(model, x, y, batch_size: int = 1000) -> Evaluation:
-    """Score ``model`` on images ``x`` (model inputs, :mod:`mnistlib.inputs`) with integer labels ``y`` (notebook 06).
+    """Score ``model`` on images ``x`` (model inputs, :mod:`mnistlib.inputs`) with integer labels ``y`` (notebook 08).
 
     The loss is the mean cross-entropy of the predicted probabilities (normalised
     to sum to 1 per image, as Keras does), computed with scikit-learn's ``log_loss``.
@@ -90,7 +90,7 @@ def most_confused_pairs(cm, n: int = 5):
     """The ``n`` largest off-diagonal cells of confusion matrix ``cm`` as a ``pandas.DataFrame``.
 
     Columns ``true``, ``predicted``, ``count``; sorted by count (descending), then by
-    true and predicted digit; pairs with a zero count are left out (notebook 06).
+    true and predicted digit; pairs with a zero count are left out (notebook 08).
     """
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:

@@ -1,10 +1,10 @@
-"""Turn any picture of one digit into an MNIST-style 28x28 image (notebook 07_predict).
+"""Turn any picture of one digit into an MNIST-style 28x28 image (notebook 09_predict).
 
 MNIST digits are light ink on black, fitted into a 20x20 box (aspect ratio kept) and
 placed in 28x28 so that their centre of mass sits at the centre. A photo is dark ink
 on light, unevenly lit, noisy paper, anywhere and at any size; feeding it to a model
 after "grayscale, resize to 28x28, /255" is no better than guessing. :func:`to_mnist`
-does the steps MNIST's authors did, and keeps every intermediate image so notebook 07
+does the steps MNIST's authors did, and keeps every intermediate image so notebook 09
 can show them:
 
 1. :func:`load_image`: any image PIL reads (EXIF orientation applied; transparency
@@ -96,7 +96,7 @@ class Prepared:
     """The result of :func:`to_mnist`.
 
     ``image`` is the MNIST-style ``float32 (28, 28)`` in [0, 1] (all zeros when ``blank``);
-    ``steps`` maps step names to the intermediate images in order (notebook 07 plots them).
+    ``steps`` maps step names to the intermediate images in order (notebook 09 plots them).
     """
 
     image: np.ndarray
@@ -163,7 +163,7 @@ def load_image(src) -> Image.Image:
     EXIF orientation is applied, transparency is composited on white (on black when the
     ink itself is white, e.g. white strokes on a transparent layer), palette, CMYK, 16-bit
     and 1-bit images are converted. Raises :class:`ImageError` (a ``MnistlibError``) for
-    files that are not images, empty, truncated or over :data:`MAX_PIXELS`. Used by notebook 07.
+    files that are not images, empty, truncated or over :data:`MAX_PIXELS`. Used by notebook 09.
     """
     image = _open(src)
     name = getattr(image, "filename", "") or "image"
@@ -226,7 +226,7 @@ def fit_and_center(ink: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndar
     is clipped. Returns ``float32 (size, size)`` in [0, 1]; all zeros if there is no ink.
 
     The last step of :func:`to_mnist`; also used to make augmented training digits look like
-    prepared photos (the robust model of notebook 05).
+    prepared photos (the robust model of notebook 07).
     """
     ink = np.clip(np.asarray(ink, dtype=np.float32), 0.0, 1.0)
     out = np.zeros((size, size), np.float32)
@@ -769,7 +769,7 @@ def to_mnist(image, *, keep_steps: bool = True, paper_lines: bool = True) -> Pre
 
     Returns a :class:`Prepared`: the ``float32 (28, 28)`` image in [0, 1], whether the picture is
     ``blank`` (no ink: not guessed), and the named intermediate images (``keep_steps``). Used by
-    :func:`mnistlib.predict.predict_image` and notebook 07. Every input, a PIL image too, goes
+    :func:`mnistlib.predict.predict_image` and notebook 09. Every input, a PIL image too, goes
     through :func:`load_image` (pixel limit, EXIF orientation, reduction to :data:`WORK_SIZE`).
     Steps 1-4 are :func:`ink_mask`, steps 6-8 :func:`crop_to_mnist`. ``paper_lines=False`` skips
     the removal of ruled/squared-paper lines (:func:`remove_paper_lines`; for comparisons).
@@ -804,7 +804,7 @@ def to_mnist(image, *, keep_steps: bool = True, paper_lines: bool = True) -> Pre
 
 def naive_mnist(image) -> np.ndarray:
     """The tutorial pipeline, for contrast: grayscale, resize to 28x28, /255 (no inversion,
-    no centring). Notebook 07 shows why it fails on photos."""
+    no centring). Notebook 09 shows why it fails on photos."""
     pil = load_image(image)
     return np.asarray(pil.resize((SIZE, SIZE), Image.BILINEAR), dtype=np.float32) / 255.0
 

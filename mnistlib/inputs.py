@@ -1,4 +1,4 @@
-"""The input contract: what every model of the course eats and outputs (notebooks 03 to 07).
+"""The input contract: what every model of the course eats and outputs (notebooks 03 to 09).
 
 One place says it, one set of checks enforces it (scikit-learn's ``check_array`` habit):
 

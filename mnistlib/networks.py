@@ -1,4 +1,4 @@
-"""The networks of the course, written with Keras layers (notebook 04_build_models).
+"""The networks of the course, written with Keras layers (notebook 08_build_models).
 
 Every builder has the same form, ``builder(x, **options) -> outputs``: it takes the input
 tensor (``(N, 28, 28, 1)`` images, possibly already augmented) and returns the output tensor of

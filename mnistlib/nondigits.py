@@ -1,4 +1,4 @@
-"""Programmatic pictures that are not digits, for the "is this a digit?" detector (notebook 07_predict).
+"""Programmatic pictures that are not digits, for the "is this a digit?" detector (notebook 09_predict).
 
 :func:`render` draws one picture of a named kind (dark ink on light paper, PIL ``L``): letters and
 symbols from the DejaVu fonts on this machine, scribbles, random strokes, hatching, grids,

@@ -1,4 +1,4 @@
-"""How a network learns: learning-rate schedules, the loss and the optimizer (notebook 05_train).
+"""How a network learns: learning-rate schedules, the loss and the optimizer (notebook 09_train).
 
 * :class:`OneCycle`: warm the learning rate up linearly, then anneal it with a cosine;
   :func:`make_schedule` names the schedules a recipe can ask for.

@@ -1,4 +1,4 @@
-"""Ask a trained model about your own digit pictures (notebook 07_predict).
+"""Ask a trained model about your own digit pictures (notebook 09_predict).
 
 :func:`predict_image` takes a path, bytes, PIL image or array; :func:`predict_images` does many
 files in batches (one model call per batch) and returns per-file errors instead of raising, so
@@ -154,7 +154,7 @@ def get_model(model=None):
 def set_temperature(model, temperature: float) -> None:
     """Make predictions with the model object ``model`` use ``temperature`` (:mod:`mnistlib.calibration`).
     Models loaded here from a path get their card's; ``training.load_or_train`` sets it for the Keras
-    models of notebooks 06 and 07; any other model object is used with T = 1."""
+    models of notebooks 08 and 09; any other model object is used with T = 1."""
     if not (isinstance(temperature, (int, float)) and np.isfinite(temperature) and temperature > 0):
         raise MnistlibError(f"temperature must be a positive number, not {temperature!r}")
     _TEMPERATURES[model] = float(temperature)
@@ -244,7 +244,7 @@ def _finish(source: str, prepared: Prepared, probs: np.ndarray | None, nondigit:
 def predict_image(src, model=None, min_confidence: float | None = None) -> Prediction:
     """Prepare one picture and classify it. ``model``: a Keras model, a path, or ``None`` for the
     default; ``min_confidence``: see :func:`answer_rule`. Raises :class:`MnistlibError` when the
-    picture cannot be read. Used by notebook 07."""
+    picture cannot be read. Used by notebook 09."""
     rule = answer_rule(min_confidence)
     prepared = to_mnist(src)
     if prepared.blank:
@@ -323,5 +323,5 @@ def predict_images(srcs: Iterable, model=None, batch_size: int = BATCH_SIZE,
                    workers: int | None = None) -> list[Prediction]:
     """Classify many pictures, ``batch_size`` per model call; ``workers`` processes prepare them (default:
     one per CPU from :data:`PARALLEL_FROM` pictures on, see :func:`_workers`). A picture that cannot be read
-    gives a :class:`Prediction` with ``error`` set (nothing is raised for it). Used by notebook 07 and the CLI."""
+    gives a :class:`Prediction` with ``error`` set (nothing is raised for it). Used by notebook 09 and the CLI."""
     return list(iter_predictions(srcs, model, batch_size, keep_steps, min_confidence, workers))

@@ -5,7 +5,7 @@ train/validation split, k-fold splits and a deterministic stratified subset for
 quick runs. Splits come from scikit-learn so they are the ones learners will meet
 elsewhere.
 
-:func:`run_data` is the one "data for this run" helper (notebooks 05 to 07, the CLI,
+:func:`run_data` is the one "data for this run" helper (notebooks 07 to 09, the CLI,
 :mod:`mnistlib.training`): MNIST, cut to the run profile's size, prepared for the models.
 """
 
@@ -118,7 +118,7 @@ class RunData(Splits):
 
 
 def run_data(prof: Profile | None = None, data: MNIST | None = None) -> RunData:
-    """MNIST for this run (notebooks 05 to 07, the CLI): the profile's subset (:func:`profile_subset`),
+    """MNIST for this run (notebooks 07 to 09, the CLI): the profile's subset (:func:`profile_subset`),
     prepared for the models. ``data``: an already loaded :class:`~mnistlib.data.MNIST` (default: load it)."""
     prof = prof or profile()
     raw = profile_subset(data if data is not None else load_mnist(), prof)

@@ -1,4 +1,4 @@
-"""Read a whole number: a row of handwritten digits such as "2026" (notebook 07_predict).
+"""Read a whole number: a row of handwritten digits such as "2026" (notebook 09_predict).
 
 A model trained on MNIST sees one digit at a time; :func:`read_number` cuts a row into digits and
 asks the model about each of them, in one call:
@@ -349,7 +349,7 @@ def read_number(src, model=None) -> NumberReading:
     takes: path, bytes, PIL image, array) as a number. ``model``: a Keras model, a path, or ``None``
     for the default (as in :func:`mnistlib.predict.get_model`). A picture without ink gives
     ``text == ""`` and ``blank=True``. Raises :class:`mnistlib.errors.MnistlibError` when the
-    picture cannot be read. Used by notebook 07 and ``mnistlib predict --number``."""
+    picture cannot be read. Used by notebook 09 and ``mnistlib predict --number``."""
     source = _name(src)
     ink = ink_mask(src, keep_steps=False)
     size = (int(ink.flat.shape[1]), int(ink.flat.shape[0]))

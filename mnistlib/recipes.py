@@ -1,4 +1,4 @@
-"""Model recipes as data, and the one function that builds them (notebook 04_build_models).
+"""Model recipes as data, and the one function that builds them (notebook 08_build_models).
 
 A :class:`Recipe` says what to build (a builder from :mod:`mnistlib.networks` and its
 options, whether to put :func:`mnistlib.augment.augmentation` in front) and how to train it
@@ -116,7 +116,7 @@ class Recipe:
         return math.ceil(train_size * (1 + self.pen_copies) / (batch_size or self.batch_size))
 
     def summary(self) -> dict:
-        """The recipe as a flat dict (notebook 04 shows them as a table)."""
+        """The recipe as a flat dict (notebook 06 shows them as a table)."""
         return {"recipe": self.name, "network": self.network.__name__, "params": self.params,
                 "optimizer": self.optimizer, "learning_rate": self.learning_rate, "schedule": self.schedule or "constant",
                 "label_smoothing": self.label_smoothing, "epochs": self.epochs, "batch_size": self.batch_size,
@@ -147,7 +147,7 @@ def get_recipe(recipe: str | Recipe) -> Recipe:
 
 def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: int | None = None,
                 batch_size: int | None = None):
-    """Build and compile ``recipe`` (a name or a :class:`Recipe`) (notebook 04).
+    """Build and compile ``recipe`` (a name or a :class:`Recipe`) (notebook 06).
 
     Input ``(28, 28, 1)`` -> the recipe's augmentation (active only in training) -> its network;
     compiled with its optimizer, loss and learning-rate schedule. A schedule is laid out over
@@ -166,7 +166,7 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
 
 
 def recipe_table():
-    """:data:`RECIPES` as a ``pandas.DataFrame``, one row per recipe (notebook 04)."""
+    """:data:`RECIPES` as a ``pandas.DataFrame``, one row per recipe (notebook 06)."""
     return pd.DataFrame([r.summary() for r in RECIPES.values()]).set_index("recipe")
 
 

@@ -1,4 +1,4 @@
-"""Is this a digit? A small detector and the answer rule "not a digit" / "unsure" (notebook 07_predict).
+"""Is this a digit? A small detector and the answer rule "not a digit" / "unsure" (notebook 09_predict).
 
 The detector is a binary CNN on the prepared 28x28 image (what :func:`mnistlib.imageprep.to_mnist`
 gives the digit model): class 1 = not a digit. :func:`train_detector` trains it on MNIST *training*
@@ -220,7 +220,7 @@ def tradeoff(probs_digits: np.ndarray, labels: np.ndarray, probs_others: np.ndar
 def plot_tradeoff(curves: dict[str, dict], ax=None, target=(0.97, 0.90), chosen: tuple[float, float] | None = None):
     """Plot :func:`tradeoff` curves (name -> curve): x = real digits answered correctly, y = non-digits
     rejected, with the issue-14 target corner and, when given, the ``chosen`` rule's point (digits
-    correct, non-digits rejected). Returns the axes (notebook 07_predict)."""
+    correct, non-digits rejected). Returns the axes (notebook 09_predict)."""
     import matplotlib.pyplot as plt
 
     if ax is None:

@@ -1,4 +1,4 @@
-"""A light runtime for prediction: trained models as LiteRT files, answered without TensorFlow (notebook 07).
+"""A light runtime for prediction: trained models as LiteRT files, answered without TensorFlow (notebook 09).
 
 Importing TensorFlow takes seconds; running a 0.4-million-parameter CNN on one picture takes
 milliseconds. So a trained ``X.keras`` is also *exported* to ``X.tflite`` beside it, a LiteRT

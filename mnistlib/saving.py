@@ -1,4 +1,4 @@
-"""Saving and loading trained models with their model cards (notebooks 05 to 07, ``mnistlib train``).
+"""Saving and loading trained models with their model cards (notebooks 07 to 09, ``mnistlib train``).
 
 :func:`save_model` writes ``X.keras`` plus a JSON card ``X.json`` (recipe, seed, epochs, test
 accuracy, training seconds, library versions, date), both atomically: a crash never leaves a
@@ -85,7 +85,7 @@ def _jsonable(value):
 
 
 def save_model(model, path: str | os.PathLike, card: dict | None = None, export: bool = True) -> Path:
-    """Save ``model`` to ``path`` (``.keras``) and its JSON card beside it, both atomically (notebook 05).
+    """Save ``model`` to ``path`` (``.keras``) and its JSON card beside it, both atomically (notebook 07).
 
     With ``export`` (the default) the model is then also exported to ``X.tflite`` beside them
     (:func:`mnistlib.runtime.export_model`, atomic too), for the light runtime of ``mnistlib predict``.
@@ -139,7 +139,7 @@ def _export_beside(model, path: Path) -> None:
 
 
 def load_model(path: str | os.PathLike):
-    """Load a ``.keras`` model saved by :func:`save_model`, compiled for evaluation (notebooks 06, 07).
+    """Load a ``.keras`` model saved by :func:`save_model`, compiled for evaluation (notebooks 08, 09).
 
     A missing, unreadable or corrupt file -> :class:`ModelFileError` naming the file.
     """

@@ -1,4 +1,4 @@
-"""Training, timing and k-fold cross-validation (notebook 05_train).
+"""Training, timing and k-fold cross-validation (notebook 09_train).
 
 Two levels, one path:
 
@@ -14,7 +14,7 @@ seed only the data's randomness (validation split, pen variants, k-fold split).
 
 :func:`cross_validate` scores a recipe on stratified folds of the training set (each fold a fresh
 model session) and :func:`cv_summary` gives mean ± sd. :func:`train_and_save`, :func:`run_cross_validation`
-and :func:`load_or_train` are the whole-run helpers of the CLI and notebooks 06 and 07.
+and :func:`load_or_train` are the whole-run helpers of the CLI and notebooks 08 and 09.
 Training runs under the current ``tf.distribute`` strategy, so the same code uses several GPUs.
 """
 
@@ -147,7 +147,7 @@ def _positive(value, what: str) -> int:
 def fit(model, x, y, *, epochs: int = 5, batch_size: int = 128, validation_data=None, test_data=None,
         callbacks: Sequence = (), on_epoch: Callable | None = None, verbose: int = 2,
         prep_seconds: float = 0.0) -> TrainResult:
-    """``model.fit`` on images ``x`` and integer labels ``y``, timed epoch by epoch (notebook 05).
+    """``model.fit`` on images ``x`` and integer labels ``y``, timed epoch by epoch (notebook 07).
 
     ``model`` must be compiled; it is trained as it is (its optimizer, loss and metrics are
     kept). ``validation_data=(x, y)`` is scored by Keras after each epoch (``val_*`` in the
@@ -176,7 +176,7 @@ def fit(model, x, y, *, epochs: int = 5, batch_size: int = 128, validation_data=
 def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch_size: int | None = None,
                  seed: int = DEFAULT_SEED, validation_split: float = 0.0, validation_data=None, test_data=None,
                  callbacks: Sequence = (), on_epoch: Callable | None = None, verbose: int = 2) -> TrainResult:
-    """Train ``recipe`` (a name or a :class:`~mnistlib.recipes.Recipe`) on ``x``, ``y`` (notebook 05).
+    """Train ``recipe`` (a name or a :class:`~mnistlib.recipes.Recipe`) on ``x``, ``y`` (notebook 07).
 
     ``epochs`` and ``batch_size`` default to the recipe's (change anything else with
     ``recipe.replace(...)``). ``validation_split`` holds out a stratified fraction of ``x``
@@ -208,7 +208,7 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
 
 def cross_validate(recipe: str | Recipe, x, y, k: int = 5, *, epochs: int | None = None,
                    batch_size: int | None = None, seed: int = DEFAULT_SEED, progress: bool = True) -> pd.DataFrame:
-    """Stratified k-fold cross-validation of ``recipe`` on ``x``, ``y`` (notebook 05).
+    """Stratified k-fold cross-validation of ``recipe`` on ``x``, ``y`` (notebook 07).
 
     Each fold starts a fresh model session seeded with ``seed``, trains on k-1 parts and scores
     the held-out part with :func:`mnistlib.evaluation.evaluate`. Returns one row per fold:
@@ -333,7 +333,7 @@ def distribution_strategy(devices: int = 1):
 
 
 def load_or_train(name: str, seed: int = DEFAULT_SEED, prof: Profile | None = None):
-    """The saved model ``name`` (notebooks 06, 07): the profile's models folder first, then ``models/``;
+    """The saved model ``name`` (notebooks 08, 09): the profile's models folder first, then ``models/``;
     when neither has it, train it now with :func:`train_and_save` (so each notebook runs on its own).
     Predictions with it through :mod:`mnistlib.predict` use its card's temperature (:func:`~mnistlib.predict.set_temperature`)."""
     from mnistlib.predict import set_temperature

@@ -109,7 +109,7 @@ def test_preprocess_figures(slice_):
     _check(plots.augmentation_preview(x, augmentation(seed=1), 3, n=2), 8)
 
 
-# --- 05_train ----------------------------------------------------------------------------------
+# --- 07_train ----------------------------------------------------------------------------------
 
 def test_training_figures():
     histories = {
@@ -132,7 +132,7 @@ def test_training_figures():
     assert len(bars) == 3  # one spread-over-seeds bar per recipe
 
 
-# --- 06_evaluate -------------------------------------------------------------------------------
+# --- 08_evaluate -------------------------------------------------------------------------------
 
 def test_confusion_heatmap_annotations_equal_sklearn(slice_):
     _, y = slice_
@@ -234,7 +234,7 @@ def test_feature_maps_of_both_conv_layers(tiny_cnn, slice_):
     assert "conv_a" in labels and "conv_b" in labels
 
 
-# --- 07_predict --------------------------------------------------------------------------------
+# --- 09_predict --------------------------------------------------------------------------------
 
 def test_probability_bars_heights_and_highlight(slice_):
     x, _ = slice_

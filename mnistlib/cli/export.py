@@ -1,4 +1,4 @@
-"""``mnistlib export MODEL.keras [--out PATH] [--json]``: the model as a LiteRT file (notebook 07).
+"""``mnistlib export MODEL.keras [--out PATH] [--json]``: the model as a LiteRT file (notebook 09).
 
 Writes ``MODEL.tflite`` beside ``MODEL.keras`` (or ``--out PATH``, a ``.tflite`` file), atomically and only
 after checking that it reproduces the Keras model; prints its path. ``mnistlib predict`` then answers with

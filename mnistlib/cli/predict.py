@@ -1,4 +1,4 @@
-"""``mnistlib predict [--model PATH] [--json] [--number] [--jobs N] PATH...``: the digit in each image file (notebook 07).
+"""``mnistlib predict [--model PATH] [--json] [--number] [--jobs N] PATH...``: the digit in each image file (notebook 09).
 
 PATH may be files or folders (every image inside, sorted). One line per image,
 ``path<TAB>digit<TAB>confidence`` (``blank`` when there is no ink; ``not a digit`` or ``unsure`` in

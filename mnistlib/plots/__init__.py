@@ -1,4 +1,4 @@
-"""Every figure of the course, one call each, in one style (notebooks 02-07).
+"""Every figure of the course, one call each, in one style (notebooks 02-09).
 
 Each function takes data (arrays, lists, dicts, DataFrames, Keras models), never loads any,
 draws a new figure (or into ``ax=`` where one axes makes sense) and returns the matplotlib
@@ -9,10 +9,10 @@ a figure is drawn; without a display (and outside Jupyter) matplotlib's Agg back
 * 02_visualize: :func:`sample_grid`, :func:`class_examples`, :func:`class_distribution`,
   :func:`pixel_histogram`, :func:`mean_images`
 * 03_preprocess: :func:`before_after_scaling`, :func:`augmentation_preview`
-* 05_train: :func:`learning_curves`, :func:`cv_boxplot`, :func:`recipe_comparison`
-* 06_evaluate: :func:`confusion_heatmap`, :func:`precision_recall_bars`, :func:`misclassified_gallery`,
+* 07_train: :func:`learning_curves`, :func:`cv_boxplot`, :func:`recipe_comparison`
+* 08_evaluate: :func:`confusion_heatmap`, :func:`precision_recall_bars`, :func:`misclassified_gallery`,
   :func:`prediction_grid`, :func:`conv_filters`, :func:`feature_maps`
-* 07_predict: :func:`probability_bars`, :func:`pipeline_steps`, :func:`number_reading`
+* 09_predict: :func:`probability_bars`, :func:`pipeline_steps`, :func:`number_reading`
 """
 
 from mnistlib.config import FIGURES_DIR

@@ -1,4 +1,4 @@
-"""Figures inside a convolutional network (notebook 06_evaluate): the first layer's filters, and the
+"""Figures inside a convolutional network (notebook 08_evaluate): the first layer's filters, and the
 feature maps of one digit through each convolution layer."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _pick_layer(model, layer):
 @styled
 def conv_filters(model, layer=None, *, cols: int = 8):
     """The kernels of a Conv2D layer (default: the first one) as small red/blue images on one shared
-    scale (06_evaluate). ``layer``: None, a layer name, the index among the Conv2D layers, or the layer.
+    scale (08_evaluate). ``layer``: None, a layer name, the index among the Conv2D layers, or the layer.
     Kernels with several input channels are shown averaged over them."""
     layer = _pick_layer(model, layer)
     weights = layer.get_weights()
@@ -90,7 +90,7 @@ def _one_image(image) -> np.ndarray:
 @styled
 def feature_maps(model, image, *, max_maps: int = 8):
     """One digit (left) and up to ``max_maps`` of its feature maps after each Conv2D layer (one row per
-    layer; after the layer's BatchNorm/ReLU when they follow it) (06_evaluate). Layers that only act in
+    layer; after the layer's BatchNorm/ReLU when they follow it) (08_evaluate). Layers that only act in
     training (augmentation, dropout) are inactive here."""
     if not isinstance(max_maps, int) or max_maps < 1:
         raise MnistlibError(f"max_maps must be a positive whole number, not {max_maps!r}")

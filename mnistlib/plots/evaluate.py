@@ -1,4 +1,4 @@
-"""Figures of the evaluation (notebook 06_evaluate): confusion matrices (scikit-learn + seaborn),
+"""Figures of the evaluation (notebook 08_evaluate): confusion matrices (scikit-learn + seaborn),
 per-class precision/recall, a gallery of the misclassified digits and a prediction grid."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _pair(y_true, y_pred):
 @styled
 def confusion_heatmap(y_true, y_pred, normalize=False, ax=None):
     """Confusion matrix from :func:`sklearn.metrics.confusion_matrix` as an annotated seaborn heatmap
-    (06_evaluate): rows are true labels, columns predicted ones. ``normalize=False`` shows counts,
+    (08_evaluate): rows are true labels, columns predicted ones. ``normalize=False`` shows counts,
     ``normalize="true"`` divides each row by its total (the diagonal is then each class's recall)."""
     if normalize is True:
         normalize = "true"
@@ -54,7 +54,7 @@ def confusion_heatmap(y_true, y_pred, normalize=False, ax=None):
 @styled
 def precision_recall_bars(y_true, y_pred, ax=None):
     """Precision and recall of each digit (:func:`sklearn.metrics.precision_recall_fscore_support`) as
-    paired bars, with the overall accuracy as a dashed line (06_evaluate)."""
+    paired bars, with the overall accuracy as a dashed line (08_evaluate)."""
     yt, yp = _pair(y_true, y_pred)
     precision, recall, _, _ = precision_recall_fscore_support(yt, yp, labels=LABELS, zero_division=0)
     accuracy = float(np.mean(yt == yp))
@@ -88,7 +88,7 @@ def _confidence(confidence, y_pred: np.ndarray) -> np.ndarray:
 @styled
 def misclassified_gallery(images, y_true, y_pred, confidence, n: int = 16, *, cols: int | None = None):
     """Only the misclassified digits, most confident mistakes first, titled "true / pred / confidence"
-    (06_evaluate). ``confidence``: the predicted class's probability ``(N,)`` or all probabilities ``(N, 10)``."""
+    (08_evaluate). ``confidence``: the predicted class's probability ``(N,)`` or all probabilities ``(N, 10)``."""
     imgs = as_digits(images)
     yt = as_labels(y_true, len(imgs), "y_true")
     yp = as_labels(y_pred, len(imgs), "y_pred")
@@ -115,7 +115,7 @@ def misclassified_gallery(images, y_true, y_pred, confidence, n: int = 16, *, co
 @styled
 def prediction_grid(images, y_true, y_pred, n: int = 25, *, cols: int | None = None):
     """The first ``n`` digits with their predictions: correct ones framed in blue (✓), wrong ones in
-    orange (✗, with the true label) (06_evaluate)."""
+    orange (✗, with the true label) (08_evaluate)."""
     imgs = as_digits(images)
     yt = as_labels(y_true, len(imgs), "y_true")
     yp = as_labels(y_pred, len(imgs), "y_pred")

@@ -1,4 +1,4 @@
-"""Figures of prediction on new images (notebook 07_predict): an image with its class probabilities,
+"""Figures of prediction on new images (notebook 09_predict): an image with its class probabilities,
 and a user's image going through the preprocessing steps."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _show(ax, image, title, what="image"):
 
 @styled
 def probability_bars(image, probabilities, ax=None):
-    """The image and its 10 class probabilities as bars, the predicted class highlighted (07_predict).
+    """The image and its 10 class probabilities as bars, the predicted class highlighted (09_predict).
 
     With ``ax`` the pair is drawn inside that axes (image left, bars right)."""
     p = np.asarray(probabilities, dtype=float).ravel()
@@ -82,7 +82,7 @@ def probability_bars(image, probabilities, ax=None):
 @styled
 def pipeline_steps(steps):
     """A user's image through the preprocessing steps, side by side and titled by the keys of ``steps``
-    in order, each with its shape and dtype (07_predict). Images may be gray or RGB, any size."""
+    in order, each with its shape and dtype (09_predict). Images may be gray or RGB, any size."""
     if not isinstance(steps, Mapping) or not steps:
         raise MnistlibError("pipeline_steps needs a non-empty dict: step name -> image")
     n = len(steps)
@@ -101,7 +101,7 @@ def pipeline_steps(steps):
 
 @styled
 def number_reading(picture, reading):
-    """A row of digits as :func:`mnistlib.reading.read_number` read it (07_predict): the picture with a box
+    """A row of digits as :func:`mnistlib.reading.read_number` read it (09_predict): the picture with a box
     and the answer over each digit, and below it the 28×28 image of each digit that the model saw.
 
     ``picture`` is the picture as :func:`mnistlib.imageprep.load_image` gives it (the pixels the boxes

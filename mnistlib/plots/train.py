@@ -1,4 +1,4 @@
-"""Figures of training (notebook 05_train): learning curves, cross-validation fold accuracies and a
+"""Figures of training (notebook 09_train): learning curves, cross-validation fold accuracies and a
 comparison of the recipes (accuracy vs training time vs size)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _histories(histories) -> dict[str, dict[str, np.ndarray]]:
 @styled
 def learning_curves(histories, *, metrics=("loss", "accuracy"), val_label: str = "validation"):
     """Loss and accuracy per epoch, training (solid) vs validation (dashed), for one or several models on
-    shared axes (05_train). ``histories``: name -> Keras History or its ``.history`` dict; ``val_label``
+    shared axes (07_train). ``histories``: name -> Keras History or its ``.history`` dict; ``val_label``
     names the dashed ``val_*`` curves (e.g. ``"test"`` for per-epoch test scores)."""
     hs = _histories(histories)
     metrics = [m for m in metrics if any(m in h for h in hs.values())]
@@ -81,7 +81,7 @@ def _frame(df, needed: tuple[str, ...], what: str):
 @styled
 def cv_boxplot(df, ax=None):
     """Fold accuracies per model from k-fold cross-validation: a box per model and one dot per fold
-    (05_train). ``df``: tidy DataFrame with columns model, fold, accuracy."""
+    (07_train). ``df``: tidy DataFrame with columns model, fold, accuracy."""
     df = _frame(df, ("model", "fold", "accuracy"), "cv_boxplot")
     order = list(dict.fromkeys(df["model"].astype(str)))
     data = df.assign(model=df["model"].astype(str))
@@ -112,7 +112,7 @@ def _human(n: float) -> str:
 @styled
 def recipe_comparison(df, ax=None):
     """Accuracy vs training seconds per recipe, marker area proportional to the parameter count, each
-    point labelled (05_train). ``df``: columns model, accuracy, train_seconds, params, and optionally
+    point labelled (07_train). ``df``: columns model, accuracy, train_seconds, params, and optionally
     accuracy_sd (drawn as an error bar: the spread over seeds)."""
     df = _frame(df, ("model", "accuracy", "train_seconds", "params"), "recipe_comparison")
     seconds = df["train_seconds"].to_numpy(float)
