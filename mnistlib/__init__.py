@@ -2,8 +2,10 @@
 
 Each module serves one lesson: ``data`` (01), ``plots`` (02 onwards), ``preprocess`` and
 ``inputs`` (03; ``inputs`` is the one input contract every model follows: shapes, dtypes, value
-range, labels, outputs), ``recipes``, ``networks`` and ``augment`` (04), ``optim``, ``training``
-and ``saving`` (05), ``evaluation`` (06), ``imageprep`` and ``predict`` (07); ``config`` holds the seed,
+range, labels, outputs), ``scratch`` (04), ``convolution`` (05), ``recipes``, ``networks`` and
+``augment`` (06), ``optim``, ``training``, ``saving`` and ``panels`` (07), ``evaluation`` and
+``calibration`` (08), ``imageprep``, ``predict``, ``reading``, ``rejection``, ``runtime`` and
+``drawpad`` (09); ``config`` holds the seed,
 the run-profile switch and the project folder (``MNISTLIB_HOME``); ``cli`` is the ``mnistlib``
 command. Importing the package is cheap: TensorFlow is imported only when a model is built
 or loaded (``mnistlib``, ``data``, ``inputs``, ``preprocess``, ``imageprep`` and ``predict``
