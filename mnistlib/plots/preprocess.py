@@ -1,5 +1,6 @@
 """Figures of the preprocessing step (notebook 03_preprocess): one digit before/after scaling, and
-a preview of the random augmentation the ``cnn`` recipe trains with."""
+a preview of the random augmentation the ``cnn`` recipe trains with (or, with another title, of its pen
+variants)."""
 
 from __future__ import annotations
 
@@ -70,12 +71,15 @@ def _augmented(augment, batch: np.ndarray) -> np.ndarray:
 
 
 @styled
-def augmentation_preview(images, augment, n_variants: int = 6, *, n: int = 4):
-    """``n`` digits (rows): the original, then ``n_variants`` random augmentations of it (03_preprocess).
+def augmentation_preview(images, augment, n_variants: int = 6, *, n: int = 4, title: str | None = None,
+                         column_titles=None):
+    """``n`` digits (rows): the original, then ``n_variants`` calls of ``augment`` on it (03_preprocess).
 
     ``augment`` is any callable taking a ``float32`` batch ``(N, 28, 28, 1)`` and returning an augmented
     batch: the Keras layer from :mod:`mnistlib.augment` is called as ``augment(batch, training=True)``,
-    callables without a ``training`` argument as ``augment(batch)``.
+    callables without a ``training`` argument as ``augment(batch)``. The default ``title`` and column
+    titles ("random 1", ...) describe random per-pass augmentation; pass ``title`` and ``column_titles``
+    (one per variant) when the calls mean something else, e.g. pen variants made once with different seeds.
     """
     if not callable(augment):
         raise MnistlibError("augment must be callable (a Keras layer or a function on a batch)")
@@ -85,6 +89,11 @@ def augmentation_preview(images, augment, n_variants: int = 6, *, n: int = 4):
     arr = gray_images(arr)
     n = as_count(n, len(arr))
     n_variants = as_count(n_variants, 10**6, "n_variants")
+    if column_titles is None:
+        column_titles = [f"random {col + 1}" for col in range(n_variants)]
+    column_titles = [str(t) for t in column_titles]
+    if len(column_titles) != n_variants:
+        raise MnistlibError(f"column_titles needs one title per variant ({n_variants}), not {len(column_titles)}")
     batch = check_images(prepare_images(arr[:n]))
     variants = [_augmented(augment, batch) for _ in range(n_variants)]
     tile = STYLE["tile"]
@@ -93,7 +102,7 @@ def augmentation_preview(images, augment, n_variants: int = 6, *, n: int = 4):
     for row in range(n):
         show_digit(axes[row, 0], batch[row], "original" if row == 0 else None, color=STYLE["correct"])
         for col in range(n_variants):
-            show_digit(axes[row, col + 1], variants[col][row], f"random {col + 1}" if row == 0 else None,
+            show_digit(axes[row, col + 1], variants[col][row], column_titles[col] if row == 0 else None,
                        vmin=0.0, vmax=1.0)
-    fig.suptitle("Data augmentation: each pass draws new random changes")
+    fig.suptitle(title or "Data augmentation: each pass draws new random changes")
     return fig

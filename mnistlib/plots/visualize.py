@@ -1,5 +1,5 @@
 """Figures of the raw data (notebook 02_visualize): samples, examples per class, class counts,
-pixel intensities and the mean digit of each class."""
+pixel intensities, where the ink is (ink_frequency) and the mean digit of each class."""
 
 from __future__ import annotations
 
@@ -124,4 +124,27 @@ def mean_images(images, labels):
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.8, label="mean pixel value")
     fig.suptitle("The mean image of each digit")
+    return fig
+
+
+@styled
+def ink_frequency(images):
+    """For each of the 28x28 positions, the share of images with any ink there; positions that are 0 in
+    every image are marked in red (02_visualize)."""
+    imgs = as_digits(images)
+    if len(imgs) == 0:
+        raise MnistlibError("images are empty")
+    share = np.mean(imgs > 0, axis=0)
+    never = share == 0
+    fig, ax = _target(None, (6.4, 5.2))
+    im = ax.imshow(share, cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    overlay = np.zeros((*share.shape, 4))
+    overlay[never] = (0.85, 0.1, 0.1, 1.0)
+    ax.imshow(overlay, interpolation="nearest")
+    ax.set_xticks([0, 7, 14, 21, 27])
+    ax.set_yticks([0, 7, 14, 21, 27])
+    ax.set_xlabel(f"column   (red: {int(never.sum())} positions are 0 in all {len(imgs):,} images)")
+    ax.set_ylabel("row")
+    fig.colorbar(im, ax=ax, label="share of images with ink (> 0) at this position")
+    ax.set_title("Where the ink is: the corners never hold any, the border rarely")
     return fig
