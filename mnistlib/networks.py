@@ -1,4 +1,4 @@
-"""The networks of the course, written with Keras layers (notebook 08_build_models).
+"""The networks of the course, written with Keras layers (notebook 06_build_models).
 
 Every builder has the same form, ``builder(x, **options) -> outputs``: it takes the input
 tensor (``(N, 28, 28, 1)`` images, possibly already augmented) and returns the output tensor of
@@ -34,7 +34,8 @@ def _tutorial_convs(x):
 
 
 def tutorial_dense(x, units: int = 128, depth: int = 2, output: str = "softmax"):
-    """Flatten, ``depth`` x Dense(``units``, ReLU), then the output layer (``"softmax"`` or ``"sigmoid"``)."""
+    """Flatten, ``depth`` x Dense(``units``, ReLU), then the output layer (``"softmax"`` or ``"sigmoid"``;
+    a sigmoid output is trained one-vs-rest: the recipe's ``loss="one_vs_rest"``)."""
     x = layers.Flatten()(x)
     for _ in range(depth):
         x = layers.Dense(units, activation="relu")(x)

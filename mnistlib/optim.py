@@ -1,4 +1,4 @@
-"""How a network learns: learning-rate schedules, the loss and the optimizer (notebook 09_train).
+"""How a network learns: learning-rate schedules, the loss and the optimizer (notebook 07_train).
 
 * :class:`OneCycle`: warm the learning rate up linearly, then anneal it with a cosine;
   :func:`make_schedule` names the schedules a recipe can ask for.
@@ -22,6 +22,8 @@ keras = _keras()
 SCHEDULES = ("onecycle", "cosine", "constant")
 #: The optimizers a recipe may name.
 OPTIMIZERS = ("adam", "adamw", "sgd")
+#: The losses a recipe may name: ``"categorical"`` for a softmax output, ``"one_vs_rest"`` for ten sigmoids.
+LOSSES = ("categorical", "one_vs_rest")
 
 
 @keras.saving.register_keras_serializable(package="mnistlib")
@@ -80,10 +82,38 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
         return super().get_config() | {"label_smoothing": self.label_smoothing}
 
 
-def make_loss(label_smoothing: float = 0.0):
-    """Sparse categorical cross-entropy, or :class:`SmoothedSparseCrossentropy` when ``label_smoothing`` > 0."""
+@keras.saving.register_keras_serializable(package="mnistlib")
+class OneVsRestCrossentropy(keras.losses.Loss):
+    """Binary cross-entropy of ten independent sigmoids against one-hot integer labels (notebook 06_build_models).
+
+    Each output unit answers its own question "is this digit a k?": the loss is the mean over
+    the ten units of ``-[t log p + (1 - t) log(1 - p)]`` with ``t`` the one-hot label (optionally
+    smoothed towards 1/2). Same value as ``keras.losses.BinaryCrossentropy`` on one-hot labels.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, name: str = "one_vs_rest_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
+        return keras.losses.binary_crossentropy(onehot, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return super().get_config() | {"label_smoothing": self.label_smoothing}
+
+
+def make_loss(label_smoothing: float = 0.0, kind: str = "categorical"):
+    """The loss for integer labels: ``"categorical"`` gives sparse categorical cross-entropy, or
+    :class:`SmoothedSparseCrossentropy` when ``label_smoothing`` > 0; ``"one_vs_rest"`` gives
+    :class:`OneVsRestCrossentropy` (ten sigmoid outputs)."""
     if not 0.0 <= label_smoothing < 1.0:
         raise MnistlibError(f"label smoothing must be in [0, 1), not {label_smoothing}")
+    if kind not in LOSSES:
+        raise MnistlibError(f"unknown loss {kind!r}; use one of: {', '.join(LOSSES)}")
+    if kind == "one_vs_rest":
+        return OneVsRestCrossentropy(label_smoothing)
     return SmoothedSparseCrossentropy(label_smoothing) if label_smoothing else keras.losses.SparseCategoricalCrossentropy()
 
 
@@ -98,13 +128,19 @@ def make_optimizer(kind: str, learning_rate):
     raise MnistlibError(f"unknown optimizer {kind!r}; use one of: {', '.join(OPTIMIZERS)}")
 
 
-def compile_model(model, optimizer, *, label_smoothing: float = 0.0, jit_compile: bool = False):
-    """``model.compile`` for integer labels 0..9 with accuracy as the metric; returns the model."""
+def compile_model(model, optimizer, *, label_smoothing: float = 0.0, loss: str = "categorical",
+                  jit_compile: bool = False):
+    """``model.compile`` for integer labels 0..9; returns the model.
+
+    Metrics: accuracy, and ``cross_entropy``, the plain cross-entropy without label smoothing, so that
+    the learning curves of recipes trained with and without smoothing share one scale (notebook 07)."""
     check_model(model, what=f"model {model.name!r}")
-    model.compile(optimizer=optimizer, loss=make_loss(label_smoothing), metrics=["accuracy"],
-                  jit_compile=jit_compile)
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+               keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")]
+    model.compile(optimizer=optimizer, loss=make_loss(label_smoothing, loss), metrics=metrics, jit_compile=jit_compile)
     return model
 
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "OneCycle", "SmoothedSparseCrossentropy", "compile_model", "make_loss",
+__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "OneCycle", "OneVsRestCrossentropy", "SmoothedSparseCrossentropy",
+           "compile_model", "make_loss",
            "make_optimizer", "make_schedule"]

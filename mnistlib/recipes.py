@@ -1,9 +1,9 @@
-"""Model recipes as data, and the one function that builds them (notebook 08_build_models).
+"""Model recipes as data, and the one function that builds them (notebook 06_build_models).
 
 A :class:`Recipe` says what to build (a builder from :mod:`mnistlib.networks` and its
 options, whether to put :func:`mnistlib.augment.augmentation` in front) and how to train it
-(optimizer, learning rate and schedule, label smoothing, epochs, batch size, extra pen-variant
-digits). :data:`RECIPES` is the one registry; :func:`get_recipe` looks a name up,
+(optimizer, learning rate and schedule, loss, label smoothing, epochs, batch size, extra
+pen-variant digits). :data:`RECIPES` is the one registry; :func:`get_recipe` looks a name up,
 :func:`register_recipe` adds one, :func:`build_model` turns a recipe into a compiled Keras model.
 No code anywhere tests a recipe's name: a new model is a new :class:`Recipe`.
 
@@ -11,6 +11,13 @@ Recipes from the tutorials this course replaces, kept for comparison: ``keras_ex
 Keras "simple MNIST convnet", the speed reference), ``dense_128``, ``dense_50_sigmoid``,
 ``cnn_basic``, ``cnn_small``, ``cnn_dense64``. This course's own: ``dense`` (best dense
 network), ``cnn_fast`` (fastest to 99 %) and ``cnn`` (best single model).
+
+The loss follows the output layer. A softmax output is trained with (sparse) categorical
+cross-entropy (``loss="categorical"``, the default). Ten independent sigmoids are trained
+one-vs-rest with binary cross-entropy on one-hot labels (``loss="one_vs_rest"``,
+:class:`OneVsRestCrossentropy`). A sigmoid output with the categorical loss is refused: with
+Keras 3 on TensorFlow that loss silently takes the pre-sigmoid values as softmax logits, so the
+"sigmoid" model would train exactly like a softmax one (notebook 06 shows it).
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ from mnistlib.augment import augmentation
 from mnistlib.config import keras as _keras
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import INPUT_SHAPE
-from mnistlib.optim import OPTIMIZERS, SCHEDULES, compile_model, make_optimizer, make_schedule
+from mnistlib.optim import (
+    LOSSES, OPTIMIZERS, SCHEDULES, OneVsRestCrossentropy, compile_model, make_optimizer, make_schedule,
+)
 
 keras = _keras()
 
@@ -44,8 +53,9 @@ class Recipe:
     ``network(x, **options)`` returns the output tensor for input ``x`` (:mod:`mnistlib.networks`).
     ``augment``: strengths for :func:`mnistlib.augment.augmentation` (``{}`` = its defaults),
     or ``None`` for no augmentation layers. ``schedule``: ``"onecycle"``, ``"cosine"`` or ``None``
-    (constant ``learning_rate``). ``pen_copies``: pen variants of each training digit added to
-    the training set (:func:`mnistlib.augment.pen_variants`, made by
+    (constant ``learning_rate``). ``loss``: ``"categorical"`` (softmax output) or ``"one_vs_rest"``
+    (sigmoid output, :class:`OneVsRestCrossentropy`). ``pen_copies``: pen variants of each training
+    digit added to the training set (:func:`mnistlib.augment.pen_variants`, made by
     :func:`mnistlib.training.train_recipe`). ``params``: the documented parameter count (``None``
     once the network's options are changed).
     """
@@ -55,6 +65,7 @@ class Recipe:
     network: Callable
     options: Mapping = field(default_factory=dict)
     optimizer: str = "adam"
+    loss: str = "categorical"
     learning_rate: float = 1e-3
     schedule: str | None = None
     label_smoothing: float = 0.0
@@ -69,6 +80,11 @@ class Recipe:
         self.check_options(self.options)
         if self.optimizer not in OPTIMIZERS:
             raise MnistlibError(f"{where}: unknown optimizer {self.optimizer!r}; use one of: {', '.join(OPTIMIZERS)}")
+        if self.loss not in LOSSES:
+            raise MnistlibError(f"{where}: unknown loss {self.loss!r}; use one of: {', '.join(LOSSES)}")
+        if self.network_options().get("output") == "sigmoid" and self.loss != "one_vs_rest":
+            raise MnistlibError(f"{where}: a sigmoid output layer needs loss='one_vs_rest' (categorical "
+                                "cross-entropy would treat the pre-sigmoid values as softmax logits)")
         if self.schedule is not None and self.schedule not in SCHEDULES:
             raise MnistlibError(f"{where}: unknown schedule {self.schedule!r}; use one of: {', '.join(SCHEDULES)}")
         for name in ("epochs", "batch_size"):
@@ -118,7 +134,8 @@ class Recipe:
     def summary(self) -> dict:
         """The recipe as a flat dict (notebook 06 shows them as a table)."""
         return {"recipe": self.name, "network": self.network.__name__, "params": self.params,
-                "optimizer": self.optimizer, "learning_rate": self.learning_rate, "schedule": self.schedule or "constant",
+                "optimizer": self.optimizer, "loss": self.loss, "learning_rate": self.learning_rate,
+                "schedule": self.schedule or "constant",
                 "label_smoothing": self.label_smoothing, "epochs": self.epochs, "batch_size": self.batch_size,
                 "augment": self.augment is not None, "pen_copies": self.pen_copies, "description": self.description}
 
@@ -150,7 +167,7 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
     """Build and compile ``recipe`` (a name or a :class:`Recipe`) (notebook 06).
 
     Input ``(28, 28, 1)`` -> the recipe's augmentation (active only in training) -> its network;
-    compiled with its optimizer, loss and learning-rate schedule. A schedule is laid out over
+    compiled with its optimizer, loss (:data:`LOSSES`) and learning-rate schedule. A schedule is laid out over
     ``epochs`` x :meth:`Recipe.steps_per_epoch` steps (by default the recipe's own epochs over the
     60,000 training digits and their pen variants), which is exactly what
     :func:`mnistlib.training.train_recipe` passes for the data it trains on. Weights and
@@ -161,8 +178,8 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
     x = augmentation(**rec.augment)(inputs) if rec.augment is not None else inputs
     model = keras.Model(inputs, rec.network(x, **rec.options), name=rec.name)
     steps = (epochs or rec.epochs) * rec.steps_per_epoch(train_size, batch_size)
-    learning_rate = make_schedule(rec.schedule, rec.learning_rate, steps)
-    return compile_model(model, make_optimizer(rec.optimizer, learning_rate), label_smoothing=rec.label_smoothing)
+    optimizer = make_optimizer(rec.optimizer, make_schedule(rec.schedule, rec.learning_rate, steps))
+    return compile_model(model, optimizer, label_smoothing=rec.label_smoothing, loss=rec.loss)
 
 
 def recipe_table():
@@ -175,8 +192,10 @@ for _recipe in (
            "(the speed reference)", networks.tutorial_cnn, {"dropout": 0.5}, epochs=15, params=34_826),
     Recipe("dense_128", "Flatten -> 128 -> 128 -> softmax, Adam (tutorial dense network)",
            networks.tutorial_dense, {"units": 128}, batch_size=32, params=118_282),
-    Recipe("dense_50_sigmoid", "Flatten -> 50 -> 50 -> ten sigmoids, Adam (tutorial: a sigmoid output layer)",
-           networks.tutorial_dense, {"units": 50, "output": "sigmoid"}, batch_size=32, params=42_310),
+    Recipe("dense_50_sigmoid", "Flatten -> 50 -> 50 -> ten sigmoids trained one-vs-rest (binary cross-entropy on "
+           "one-hot labels), Adam (tutorial: a sigmoid output layer)",
+           networks.tutorial_dense, {"units": 50, "output": "sigmoid"}, loss="one_vs_rest", batch_size=32,
+           params=42_310),
     Recipe("cnn_basic", "Conv32 -> MaxPool -> Dense 100 -> softmax, SGD lr 0.01 momentum 0.9, He init (tutorial CNN)",
            networks.tutorial_cnn, {"convs": 1, "dense_units": 100}, optimizer="sgd", learning_rate=1e-2,
            batch_size=32, params=542_230),
@@ -201,4 +220,5 @@ for _recipe in (
     register_recipe(_recipe)
 
 
-__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "get_recipe", "recipe_table", "register_recipe"]
+__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "get_recipe",
+           "recipe_table", "register_recipe"]

@@ -11,9 +11,10 @@ import pytest
 from mnistlib import networks
 from mnistlib.config import new_model_session
 from mnistlib.errors import MnistlibError
-from mnistlib.optim import OneCycle, SmoothedSparseCrossentropy, keras
+from mnistlib.optim import OneCycle, OneVsRestCrossentropy, SmoothedSparseCrossentropy, keras
 from mnistlib.preprocess import prepare_images
-from mnistlib.recipes import RECIPES, TRAIN_SIZE, Recipe, build_model, get_recipe, recipe_table
+from mnistlib.recipes import (RECIPES, TRAIN_SIZE, Recipe, build_model, get_recipe,
+                              recipe_table)
 
 
 def dense(n_in, n_out):
@@ -182,3 +183,37 @@ def test_smoothed_sparse_crossentropy_matches_keras_on_one_hot_labels():
     new_model_session(0)
     loss = build_model("cnn_fast").loss
     assert isinstance(loss, SmoothedSparseCrossentropy) and loss.label_smoothing == 0.1
+
+
+def test_one_vs_rest_loss_is_binary_crossentropy_on_one_hot_labels():
+    rng = np.random.default_rng(1)
+    probs = rng.uniform(0.01, 0.99, size=(6, 10)).astype("float32")  # ten sigmoids: rows need not sum to 1
+    labels = np.array([2, 0, 9, 5, 5, 1])
+    onehot = np.eye(10, dtype="float32")[labels]
+    for s in (0.0, 0.1):
+        ours = float(OneVsRestCrossentropy(s)(labels, probs))
+        ref = float(keras.losses.BinaryCrossentropy(label_smoothing=s)(onehot, probs))
+        assert ours == pytest.approx(ref, rel=1e-5)
+    by_hand = -np.mean(onehot * np.log(probs) + (1 - onehot) * np.log(1 - probs))
+    assert float(OneVsRestCrossentropy()(labels, probs)) == pytest.approx(by_hand, rel=1e-4)
+
+
+def test_a_sigmoid_output_is_trained_one_vs_rest_and_never_with_the_categorical_loss(mnist):
+    new_model_session(0)
+    model = build_model("dense_50_sigmoid")
+    assert isinstance(model.loss, OneVsRestCrossentropy)
+    probs = model.predict(prepare_images(mnist.x_test[:8]), verbose=0)
+    assert np.all((probs > 0) & (probs < 1)) and np.ptp(probs.sum(axis=1)) > 0  # independent sigmoids
+    assert not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    x, y = prepare_images(mnist.x_train[:1024]), mnist.y_train[:1024]
+    before = model.evaluate(x, y, verbose=0, return_dict=True)
+    model.fit(x, y, epochs=3, batch_size=32, verbose=0)  # one-vs-rest starts slowly: 96 steps
+    after = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert after["loss"] < before["loss"] and after["accuracy"] > 0.6
+    # Keras 3 on TensorFlow would read a sigmoid output's pre-sigmoid values as softmax logits: refused
+    with pytest.raises(MnistlibError, match="one_vs_rest"):
+        get_recipe("dense_50_sigmoid").replace(loss="categorical")
+    with pytest.raises(MnistlibError, match="one_vs_rest"):
+        get_recipe("dense_128").replace(output="sigmoid")
+    with pytest.raises(MnistlibError, match="loss"):
+        get_recipe("dense_128").replace(loss="hinge")
