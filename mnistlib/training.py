@@ -1,4 +1,4 @@
-"""Training, timing and k-fold cross-validation (notebook 09_train).
+"""Training, timing and k-fold cross-validation (notebook 07_train).
 
 Two levels, one path:
 
@@ -268,13 +268,14 @@ def _save_or_rescue(model, out: Path, card: dict) -> Path:
 def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None, batch_size: int | None = None,
                    seed: int = DEFAULT_SEED, on_epoch: Callable | None = None, verbose: int = 0,
                    prof: Profile | None = None, devices: int = 1,
-                   calibrate_confidence: bool = True) -> tuple[TrainResult, Path]:
+                   calibrate_confidence: bool = True, test_every_epoch: bool = True) -> tuple[TrainResult, Path]:
     """Train ``recipe`` on this run's training images and save it with its card (``mnistlib train``).
 
     Checks that ``out`` (default ``<profile models folder>/<name>.keras``) can be written
     *before* training, starts one model session with ``seed``, trains on ``devices`` devices
     (:func:`distribution_strategy`), scores the test images after each epoch (reported, never used
-    for decisions). With ``calibrate_confidence`` (the default) a stratified 1/12 of the training
+    for decisions; ``bench_models.py`` reads the time to 99 % from them), or only once after training with
+    ``test_every_epoch=False`` (notebook 07; the weights are the same either way). With ``calibrate_confidence`` (the default) a stratified 1/12 of the training
     images (:func:`mnistlib.calibration.calibration_split`, the same images for every recipe and seed:
     5,000 of 60,000) is held out of training, the temperature is fitted on them and stored in the card
     under ``calibration`` (``mnistlib.predict`` applies it). Returns the :class:`TrainResult` and the path.
@@ -292,7 +293,9 @@ def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None,
     new_model_session(seed)
     with strategy.scope():
         result = train_recipe(rec, x_train, y_train, epochs=epochs, batch_size=batch_size, seed=seed,
-                              test_data=data.test, on_epoch=on_epoch, verbose=verbose)
+                              test_data=data.test if test_every_epoch else None, on_epoch=on_epoch, verbose=verbose)
+    if not test_every_epoch:
+        result.test_accuracy = [evaluate(result.model, *data.test).accuracy]
     card = {"recipe": rec.name, "seed": seed, "epochs": epochs, "batch_size": result.batch_size,
             "test_accuracy": result.test_accuracy[-1], "train_seconds": round(result.seconds, 3),
             "profile": prof.name, "train_images": len(y_train), "test_images": len(data.y_test),

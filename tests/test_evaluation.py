@@ -34,7 +34,7 @@ def test_evaluation_is_consistent(scored):
     np.testing.assert_array_equal(ev.misclassified, np.flatnonzero(ev.predictions != y))
     assert ev.report["accuracy"] == pytest.approx(ev.accuracy)
     assert "precision" in ev.report_text and len(ev.per_class()) == 10
-    keras_loss, keras_acc = model.evaluate(x, y, verbose=0)
+    keras_loss, keras_acc, _ = model.evaluate(x, y, verbose=0)  # loss, accuracy, cross_entropy
     assert ev.loss == pytest.approx(keras_loss, rel=1e-3)
     assert ev.accuracy == pytest.approx(keras_acc)
 

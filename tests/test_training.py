@@ -189,3 +189,22 @@ def test_a_model_saved_but_not_exported_is_not_rescued_elsewhere(tmp_path):
         _save_or_rescue(model, tmp_path / "m.keras", {"recipe": "dense_50_sigmoid"})
     assert "saved to" not in str(info.value)
     assert load_card(tmp_path / "m.keras")["recipe"] == "dense_50_sigmoid"
+
+
+def test_scoring_the_test_set_once_trains_the_same_model(tmp_path, monkeypatch, mnist_dir):
+    """Notebook 07 scores the test set once (``test_every_epoch=False``): the weights are those of the
+    per-epoch run, and the card's test accuracy is that model's accuracy on the profile's test images."""
+    from mnistlib.config import QUICK
+    from mnistlib.evaluation import evaluate
+    from mnistlib.preprocess import run_data
+    from mnistlib.training import train_and_save
+
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+    every, _ = train_and_save("cnn_fast", tmp_path / "every.keras", epochs=2, seed=3, prof=QUICK)
+    once, path = train_and_save("cnn_fast", tmp_path / "once.keras", epochs=2, seed=3, prof=QUICK,
+                                test_every_epoch=False)
+    assert len(every.test_accuracy) == 2 and len(once.test_accuracy) == 1
+    assert all(np.array_equal(a, b) for a, b in zip(every.model.get_weights(), once.model.get_weights()))
+    data = run_data(QUICK)
+    assert once.test_accuracy[0] == evaluate(once.model, *data.test).accuracy == every.test_accuracy[-1]
+    assert load_card(path)["test_accuracy"] == once.test_accuracy[0]

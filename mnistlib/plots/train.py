@@ -1,4 +1,4 @@
-"""Figures of training (notebook 09_train): learning curves, cross-validation fold accuracies and a
+"""Figures of training (notebook 07_train): learning curves, cross-validation fold accuracies and a
 comparison of the recipes (accuracy vs training time vs size)."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from mnistlib.errors import MnistlibError
 from mnistlib.plots._style import _figure, _target, color, styled
 
-_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy (higher is better)"}
+_TITLES = {"loss": "Training loss (lower is better)", "accuracy": "Accuracy (higher is better)",
+           "cross_entropy": "Cross-entropy, no label smoothing (lower is better)"}
 
 
 def _history(name, h) -> dict[str, np.ndarray]:
@@ -110,32 +111,57 @@ def _human(n: float) -> str:
 
 
 @styled
-def recipe_comparison(df, ax=None):
-    """Accuracy vs training seconds per recipe, marker area proportional to the parameter count, each
-    point labelled (07_train). ``df``: columns model, accuracy, train_seconds, params, and optionally
-    accuracy_sd (drawn as an error bar: the spread over seeds)."""
+def recipe_comparison(df):
+    """The recipes side by side, one row each, best accuracy on top (07_train): test accuracy (left, with the
+    spread over seeds as an error bar when ``accuracy_sd`` is given) and training time (right, log scale);
+    each row is labelled with the recipe and its parameters, so no label can overlap another.
+    ``df``: columns model, accuracy, train_seconds, params, and optionally accuracy_sd."""
     df = _frame(df, ("model", "accuracy", "train_seconds", "params"), "recipe_comparison")
     seconds = df["train_seconds"].to_numpy(float)
-    acc = df["accuracy"].to_numpy(float)
-    params = df["params"].to_numpy(float)
-    if np.any(seconds <= 0) or np.any(params < 0):
+    if np.any(seconds <= 0) or np.any(df["params"].to_numpy(float) < 0):
         raise MnistlibError("recipe_comparison: train_seconds must be > 0 and params >= 0")
+    df = df.sort_values("accuracy").reset_index(drop=True)
+    rows = np.arange(len(df))
+    labels = [f"{m}  ({_human(p)} params)" for m, p in zip(df["model"].astype(str), df["params"])]
+    fig = _figure((9.5, 0.42 * len(df) + 1.6))
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+    acc = 100 * df["accuracy"].to_numpy(float)
+    sd = 100 * df["accuracy_sd"].to_numpy(float) if "accuracy_sd" in df else None
+    left.errorbar(acc, rows, xerr=sd, fmt="o", color=color(0), ecolor="black", capsize=3, markersize=7)
+    for y, a in zip(rows, acc):
+        left.annotate(f"{a:.2f}", (a, y), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=8)
+    left.set_yticks(rows, labels)
+    left.set_xlabel("test accuracy (%)" + (", mean ± sd over seeds" if sd is not None else ""))
+    left.grid(True, axis="x")
+    left.margins(x=0.12, y=0.08)
+    secs = df["train_seconds"].to_numpy(float)
+    right.barh(rows, secs, color=color(1), alpha=0.8, height=0.55)
+    for y, v in zip(rows, secs):
+        right.annotate(f"{v:.0f} s", (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    right.set_xscale("log")
+    right.set_xlim(1, secs.max() * 4)
+    right.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    right.set_xlabel("training time (seconds, log scale)")
+    right.grid(True, axis="x")
+    fig.suptitle("Recipes: accuracy and training time")
+    return fig
+
+
+@styled
+def learning_rate_schedules(rates, ax=None):
+    """Learning rate per training step, one line per schedule (07_train). ``rates``: name -> the rate at
+    each step (a sequence of floats), e.g. ``[float(schedule(s)) for s in range(steps)]``."""
+    if not isinstance(rates, Mapping) or not rates:
+        raise MnistlibError("learning_rate_schedules needs a dict: schedule name -> learning rate per step")
     fig, ax = _target(ax, "single")
-    sizes = 60 + 1400 * params / max(params.max(), 1)
-    for i, (name, x, y, s, p) in enumerate(zip(df["model"].astype(str), seconds, acc, sizes, params)):
-        ax.scatter([x], [y], s=s, color=color(i), alpha=0.75, edgecolor="black", linewidth=0.8, zorder=3)
-        if "accuracy_sd" in df:
-            ax.errorbar([x], [y], yerr=[float(df["accuracy_sd"].iloc[i])], color="black", capsize=3, zorder=4)
-        ax.annotate(f"{name}\n{_human(p)} params", (x, y), xytext=(np.sqrt(s) / 2 + 4, 0),
-                    textcoords="offset points", va="center", fontsize=9, fontweight="bold", color=color(i))
-    if seconds.max() / seconds.min() > 20:
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel("training time (seconds, log scale)")
-    else:
-        ax.set_xlabel("training time (seconds)")
-    ax.margins(x=0.3, y=0.25)
-    ax.set_ylabel("accuracy")
+    for i, (name, values) in enumerate(rates.items()):
+        values = np.asarray(values, dtype=float).ravel()
+        if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise MnistlibError(f"schedule {name!r}: the rates must be finite, non-negative numbers")
+        ax.plot(np.arange(values.size), values, color=color(i), linewidth=2, label=str(name))
+    ax.set_xlabel("training step (one batch)")
+    ax.set_ylabel("learning rate")
     ax.grid(True)
-    ax.set_title("Recipes: accuracy vs training time (marker area ~ parameters)")
+    ax.legend(frameon=False)
+    ax.set_title("Learning-rate schedules")
     return fig
