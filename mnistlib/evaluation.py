@@ -4,7 +4,8 @@
 predictions, the confusion matrix and classification report (both from
 scikit-learn) and the indices of the misclassified images;
 :func:`most_confused_pairs` lists the (true, predicted) pairs the model mixes up most;
-:func:`evaluate_model_file` scores a saved model on this run's test images (``mnistlib evaluate``).
+:func:`evaluate_model_file` scores a saved model on this run's test images (``mnistlib evaluate``);
+:func:`model_card` reads the card of the model ``training.load_or_train`` loads.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix, log_loss
 
-from mnistlib.config import Profile
+from mnistlib.config import MODELS_DIR, Profile, profile
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import CLASSES, check_images, check_labels, check_model, check_outputs
 from mnistlib.preprocess import run_data
-from mnistlib.saving import load_model
+from mnistlib.saving import load_card, load_model
 
 
 @dataclass
@@ -110,4 +111,15 @@ def evaluate_model_file(path: str | os.PathLike, prof: Profile | None = None) ->
     return evaluate(model, *run_data(prof).test)
 
 
-__all__ = ["Evaluation", "evaluate", "evaluate_model_file", "most_confused_pairs"]
+def model_card(name: str, prof: Profile | None = None) -> dict:
+    """The JSON card (recipe, seed, test accuracy, calibration...) of the saved model ``name`` that
+    ``training.load_or_train`` loads: the profile's models folder first, then ``models/`` (notebook 08)."""
+    prof = prof or profile()
+    for folder in dict.fromkeys((prof.models_dir, MODELS_DIR)):
+        path = folder / f"{name}.keras"
+        if path.is_file():
+            return load_card(path)
+    raise MnistlibError(f"no saved {name!r} model: train it first (mnistlib train --model {name})")
+
+
+__all__ = ["Evaluation", "evaluate", "evaluate_model_file", "model_card", "most_confused_pairs"]

@@ -96,6 +96,19 @@ def test_figures_hold_to_the_input_contract(mnist, slice_):
     _check(plots.sample_grid(x[:4, :, :, np.newaxis], np.eye(10)[y[:4]]), 4)  # channel axis, one-hot: fine
 
 
+def test_ink_frequency_shows_the_share_of_images_with_ink(slice_):
+    from mnistlib.plots.visualize import ink_frequency
+
+    x, _ = slice_
+    fig = _check(ink_frequency(x), 2)  # the map + its colour bar
+    shown = fig.axes[0].images[0].get_array()
+    np.testing.assert_allclose(shown, np.mean(x > 0, axis=0))
+    never = int(np.sum(~(x > 0).any(axis=0)))
+    assert f"{never} positions are 0 in all {len(x):,} images" in fig.axes[0].get_xlabel()
+    with pytest.raises(MnistlibError, match="empty"):
+        ink_frequency(np.zeros((0, 28, 28), np.uint8))
+
+
 # --- 03_preprocess -----------------------------------------------------------------------------
 
 def test_preprocess_figures(slice_):
@@ -106,7 +119,19 @@ def test_preprocess_figures(slice_):
     shown = fig.axes[1].images[0].get_array()  # first row, first variant: the inverted digit
     np.testing.assert_allclose(shown, 1.0 - x[0] / 255.0, atol=1e-6)
 
-    _check(plots.augmentation_preview(x, augmentation(seed=1), 3, n=2), 8)
+    fig = _check(plots.augmentation_preview(x, augmentation(seed=1), 3, n=2), 8)
+    assert fig._suptitle.get_text() == "Data augmentation: each pass draws new random changes"
+    assert [ax.get_title() for ax in fig.axes[1:3]] == ["random 1", "random 2"]
+
+
+def test_augmentation_preview_can_say_what_its_columns_are(slice_):
+    x, _ = slice_
+    fig = plots.augmentation_preview(x, lambda batch: batch[:, ::-1], 2, n=1, title="Made once",
+                                     column_titles=["seed 1", "seed 2"])
+    assert fig._suptitle.get_text() == "Made once"
+    assert [ax.get_title() for ax in fig.axes] == ["original", "seed 1", "seed 2"]
+    with pytest.raises(MnistlibError, match="one title per variant"):
+        plots.augmentation_preview(x, lambda batch: batch, 2, n=1, column_titles=["only one"])
 
 
 # --- 07_train ----------------------------------------------------------------------------------
@@ -126,13 +151,45 @@ def test_training_figures():
 
     recipes = pd.DataFrame({"model": ["logreg", "dense", "cnn"], "accuracy": [0.92, 0.98, 0.99],
                             "train_seconds": [5.0, 30.0, 300.0], "params": [7850, 100_000, 300_000]})
-    _check(plots.recipe_comparison(recipes), 1)
-    fig = _check(plots.recipe_comparison(recipes.assign(accuracy_sd=[0.002, 0.001, 0.0005])), 1)
-    bars = [c for c in fig.axes[0].containers if hasattr(c, "has_yerr") and c.has_yerr]
-    assert len(bars) == 3  # one spread-over-seeds bar per recipe
+    fig = _check(plots.recipe_comparison(recipes), 2)
+    assert [t.get_text().split()[0] for t in fig.axes[0].get_yticklabels()] == ["logreg", "dense", "cnn"]
+    fig = _check(plots.recipe_comparison(recipes.assign(accuracy_sd=[0.002, 0.001, 0.0005])), 2)
+    bars = [c for c in fig.axes[0].containers if hasattr(c, "has_xerr") and c.has_xerr]
+    assert len(bars) == 1 and len(bars[0].lines[2][0].get_segments()) == 3  # one spread bar per recipe
+
+
+def test_learning_rate_schedules_draw_the_rates_they_are_given():
+    from mnistlib.optim import OneCycle
+
+    schedule = OneCycle(0.003, total_steps=50)
+    rates = [float(schedule(s)) for s in range(50)]
+    fig = _check(plots.learning_rate_schedules({"one-cycle": rates, "constant": [0.001] * 50}), 1)
+    line = fig.axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), rates)
+    assert max(rates) == pytest.approx(0.003, rel=1e-5) and rates[-1] < 1e-5  # warm up, then anneal to ~0
+    with pytest.raises(MnistlibError):
+        plots.learning_rate_schedules({"broken": [0.1, float("nan")]})
 
 
 # --- 08_evaluate -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def realistic(mnist):
+    """A real (weak) classifier's output on the 10,000 real test digits: nearest class mean of 3,000
+    training digits, softmax of minus the squared distances -> (labels, probabilities (10000, 10))."""
+    from scipy.special import softmax
+
+    x = mnist.x_train[:3000].reshape(3000, -1) / 255.0
+    means = np.stack([x[mnist.y_train[:3000] == d].mean(axis=0) for d in range(10)])
+    test = mnist.x_test.reshape(len(mnist.x_test), -1) / 255.0
+    squared = (test ** 2).sum(axis=1, keepdims=True) - 2 * test @ means.T + (means ** 2).sum(axis=1)
+    return mnist.y_test, softmax(-squared / 4.0, axis=1)
+
+
+def _cell_texts(ax) -> dict[tuple[int, int], str]:
+    """The heatmap's annotations by (row, column) cell."""
+    return {(int(t.get_position()[1]), int(t.get_position()[0])): t.get_text() for t in ax.texts}
+
 
 def test_confusion_heatmap_annotations_equal_sklearn(slice_):
     _, y = slice_
@@ -144,9 +201,65 @@ def test_confusion_heatmap_annotations_equal_sklearn(slice_):
     assert texts == expected.ravel().tolist()
 
     fig = _check(plots.confusion_heatmap(y, y_pred, normalize="true"), 2)
-    shares = np.array([float(t.get_text()) for t in fig.axes[0].texts])
-    rows = expected.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(shares, (expected / np.maximum(rows, 1)).ravel(), atol=0.005 + 1e-9)
+    cells = _cell_texts(fig.axes[0])
+    percent = 100 * expected / np.maximum(expected.sum(axis=1, keepdims=True), 1)
+    shown = {(i, j) for i in range(10) for j in range(10) if i == j or expected[i, j] > 0}
+    assert set(cells) == shown  # the diagonal and every cell with a mistake; cells without one are blank
+    for (i, j), text in cells.items():
+        assert re.fullmatch(r"\d+\.\d", text), text  # percent with one decimal
+        assert float(text) == pytest.approx(percent[i, j], abs=0.05 + 1e-9)
+
+
+@pytest.mark.parametrize("every", [1, 40], ids=["weak model", "99.5 % model"])
+def test_confusion_heatmap_normalized_shows_the_error_rates(realistic, every):
+    """The off-diagonal error rates can be read, also for a 99.5 % model on 10,000 digits (where a share
+    printed with two decimals reads 0.00): its mistakes are every 40th of the weak model's."""
+    y, probabilities = realistic
+    y_pred = probabilities.argmax(axis=1)
+    corrected = np.setdiff1d(np.flatnonzero(y_pred != y), np.flatnonzero(y_pred != y)[::every])
+    y_pred[corrected] = y[corrected]  # keep every `every`-th mistake
+    cm = confusion_matrix(y, y_pred, labels=list(range(10)))
+    assert 0 < np.sum(y != y_pred) < len(y) / 2
+    fig = _check(plots.confusion_heatmap(y, y_pred, normalize="true"), 2)
+    ax = fig.axes[0]
+    cells = _cell_texts(ax)
+    off = {cell: float(text) for cell, text in cells.items() if cell[0] != cell[1]}
+    assert off and any(v > 0 for v in off.values()), "every off-diagonal annotation reads 0"
+    assert all(v > 0 for v in off.values())  # only cells with mistakes are annotated
+    assert len(off) == int(np.sum((cm > 0) & ~np.eye(10, dtype=bool)))
+    # the colour scale spans the error rates, not the diagonal's ~100 %
+    rates = 100 * cm / cm.sum(axis=1, keepdims=True)
+    top = float(np.max(np.where(np.eye(10, dtype=bool), 0, rates)))
+    assert ax.collections[0].norm.vmax == pytest.approx(top)
+    assert top < min(rates[i, i] for i in range(10))
+
+
+def test_reliability_diagram_points_equal_sklearn_calibration_curve(realistic):
+    from sklearn.calibration import calibration_curve
+
+    from mnistlib.calibration import apply_temperature, expected_calibration_error, reliability
+    from mnistlib.plots.calibration import reliability_diagram
+
+    y, probabilities = realistic
+    curves = {"raw": probabilities, "T = 2": apply_temperature(probabilities, 2.0)}
+    fig = _check(reliability_diagram(y, curves), 2)  # reliability + counts
+    ax = fig.axes[0]
+    diagonal = next(line for line in ax.lines if line.get_label() == "perfect calibration")
+    np.testing.assert_allclose(diagonal.get_xydata(), [[0, 0], [1, 1]])
+    dots = [c for c in ax.collections if c.get_label() and not c.get_label().startswith("_")]
+    assert len(dots) == 2
+    for dot, (label, probs) in zip(dots, curves.items()):
+        conf, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+        accuracy, mean_conf = calibration_curve(correct, conf, n_bins=15)
+        np.testing.assert_allclose(dot.get_offsets(), np.column_stack([mean_conf, accuracy]), rtol=1e-6)
+        own_conf, own_accuracy, _ = reliability(probs, y)  # the ECE's bins are the same bins
+        np.testing.assert_allclose(dot.get_offsets(), np.column_stack([own_conf, own_accuracy]), rtol=1e-5)
+        assert dot.get_label() == f"{label}: ECE {expected_calibration_error(probs, y):.2%}"
+    assert len({d.get_label() for d in dots}) == 2  # the two curves differ
+
+    fig = _check(reliability_diagram(y, {"a": curves, "b": {"raw": probabilities}}), 4)  # one column per panel
+    with pytest.raises(MnistlibError):
+        reliability_diagram(y, {"a": curves, "b": probabilities})
 
 
 def test_precision_recall_bars_heights_equal_sklearn(slice_):

@@ -109,7 +109,7 @@ def feature_maps(model, image, *, max_maps: int = 8):
     outputs = probe(batch, training=False)
     maps = [np.asarray(o)[0] for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
     cols = max(min(max_maps, m.shape[-1]) for m in maps)
-    fig = _figure((1.8 + cols * 1.15, 0.8 + 1.3 * len(maps)))
+    fig = _figure((1.8 + cols * 1.15, 0.75 + 1.12 * len(maps)))
     grid = fig.add_gridspec(len(maps), cols + 1, width_ratios=[1.6] + [1] * cols)
     show_digit(fig.add_subplot(grid[:, 0]), batch[0], "input digit")
     for row, (conv, end, fmap) in enumerate(zip(convs, ends, maps)):

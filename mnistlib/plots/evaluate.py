@@ -3,6 +3,8 @@ per-class precision/recall, a gallery of the misclassified digits and a predicti
 
 from __future__ import annotations
 
+import matplotlib as mpl
+import matplotlib.patches  # noqa: F401  (mpl.patches)
 import numpy as np
 import seaborn as sns
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
@@ -12,6 +14,7 @@ from mnistlib.inputs import CLASSES, check_outputs
 from mnistlib.plots._style import STYLE, _target, _tiles, as_count, as_digits, as_labels, color, show_digit, styled
 
 LABELS = list(CLASSES)  # scikit-learn and seaborn want a list
+_DIAGONAL, _DIAGONAL_TEXT = "#E6E6E6", "#505050"  # the row-normalized matrix's diagonal: off the colour scale
 
 
 def _pair(y_true, y_pred):
@@ -25,29 +28,48 @@ def _pair(y_true, y_pred):
 @styled
 def confusion_heatmap(y_true, y_pred, normalize=False, ax=None):
     """Confusion matrix from :func:`sklearn.metrics.confusion_matrix` as an annotated seaborn heatmap
-    (08_evaluate): rows are true labels, columns predicted ones. ``normalize=False`` shows counts,
-    ``normalize="true"`` divides each row by its total (the diagonal is then each class's recall)."""
+    (08_evaluate): rows are true labels, columns predicted ones.
+
+    ``normalize=False`` shows counts. ``normalize="true"`` shows *error rates*: each row divided by its
+    total, in percent with one decimal, and the diagonal (each digit's recall) taken off the colour scale
+    (drawn grey, annotated in grey) so that the colours show the mistakes; off-diagonal cells without a
+    single mistake are left blank."""
     if normalize is True:
         normalize = "true"
     if normalize not in (False, None, "true"):
         raise MnistlibError(f"normalize must be False or 'true', not {normalize!r}")
     yt, yp = _pair(y_true, y_pred)
-    norm = "true" if normalize == "true" else None
-    cm = confusion_matrix(yt, yp, labels=LABELS, normalize=norm)
     fig, ax = _target(ax, "square")
-    sns.heatmap(cm, annot=True, fmt=".2f" if norm else "d", cmap=STYLE["heatmap_cmap"], square=True,
-                xticklabels=LABELS, yticklabels=LABELS, linewidths=0.5, linecolor="white",
-                vmin=0, vmax=1 if norm else None, annot_kws={"size": 8},
-                cbar_kws={"label": "share of the true class" if norm else "number of digits", "shrink": 0.8},
-                ax=ax)
+    accuracy = float(np.mean(yt == yp))
+    if normalize != "true":
+        cm = confusion_matrix(yt, yp, labels=LABELS)
+        sns.heatmap(cm, annot=True, fmt="d", cmap=STYLE["heatmap_cmap"], square=True,
+                    xticklabels=LABELS, yticklabels=LABELS, linewidths=0.5, linecolor="white",
+                    annot_kws={"size": 8}, cbar_kws={"label": "number of digits", "shrink": 0.8}, ax=ax)
+        ax.set_title(f"Confusion matrix: {len(yt):,} digits, accuracy {accuracy:.2%}")
+    else:
+        counts = confusion_matrix(yt, yp, labels=LABELS)
+        percent = 100 * confusion_matrix(yt, yp, labels=LABELS, normalize="true")
+        diagonal = np.eye(len(LABELS), dtype=bool)
+        errors = np.where(diagonal, 0.0, percent)
+        labels = np.where(counts > 0, np.char.mod("%.1f", percent), "")
+        sns.heatmap(percent, mask=diagonal | (counts == 0), annot=np.where(diagonal, "", labels), fmt="",
+                    cmap=STYLE["heatmap_cmap"], square=True, xticklabels=LABELS, yticklabels=LABELS,
+                    linewidths=0.5, linecolor="white", vmin=0, vmax=max(float(errors.max()), 0.1),
+                    annot_kws={"size": 8},
+                    cbar_kws={"label": "% of the true digit's images given this label", "shrink": 0.8}, ax=ax)
+        ax.set_facecolor("white")  # blank cells: no mistake at all
+        for i in range(len(LABELS)):  # the diagonal (recall), off the colour scale
+            ax.add_patch(mpl.patches.Rectangle((i, i), 1, 1, facecolor=_DIAGONAL, edgecolor="white",
+                                               linewidth=0.5))
+            ax.text(i + 0.5, i + 0.5, labels[i, i] or "–", ha="center", va="center", size=7,
+                    color=_DIAGONAL_TEXT, fontstyle="italic")
+        ax.set_title(f"Error rates in % of each true digit ({len(yt):,} digits, {100 * (1 - accuracy):.2f} % wrong)"
+                     "\ngrey diagonal: % correct (recall), not on the colour scale; blank: no mistake",
+                     fontsize=10)
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")
     ax.tick_params(axis="y", rotation=0)
-    accuracy = float(np.mean(yt == yp))
-    ax.set_title(
-        "Confusion matrix, row-normalized (diagonal = recall of each digit)" if norm
-        else f"Confusion matrix: {len(yt):,} digits, accuracy {accuracy:.2%}"
-    )
     return fig
 
 
