@@ -8,6 +8,9 @@ STAMP     := $(VENV)/.installed
 PYTHON    ?= $(shell command -v python3.11 || command -v python3)
 CONSTRAINTS := requirements/constraints.txt
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# The project's JupyterLab settings (no "official Jupyter news" prompt, no update check), installed as the
+# environment's overrides so `make lab` and the browser tests start the same way on a fresh clone.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 # Use the shared copy of MNIST beside the repository when there is one and nothing else was chosen.
 ifeq ($(origin MNIST_DATA_DIR), undefined)
@@ -22,18 +25,34 @@ export PYTHONHASHSEED := 0
 # encryption" once per notebook.
 NBCONVERT_KERNEL := --KernelManager.transport_encryption=auto
 
-.PHONY: help install run test unit nbval lab bench clean
+# After a notebook runs, drop what changes at every run and says nothing about the lesson: the execution
+# timestamps of each cell and the saved widget state, so that a rerun's diff shows only what changed.
+define STRIP_VOLATILE
+import sys, nbformat
+nb = nbformat.read(sys.argv[1], as_version=4)
+nb.metadata.pop("widgets", None)
+for cell in nb.cells:
+    cell.metadata.pop("execution", None)
+nbformat.write(nb, sys.argv[1])
+endef
+export STRIP_VOLATILE
+
+.PHONY: help install run test unit browser nbval lab bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-install: $(STAMP)  ## create .venv with the pinned versions (run by every other target)
+install: $(STAMP) $(LAB_OVERRIDES)  ## create .venv with the pinned versions (run by every other target)
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
+
+$(LAB_OVERRIDES): jupyter/overrides.json | $(STAMP)
+	@mkdir -p $(@D)
+	cp $< $@
 
 run: install  ## the main job: execute the notebook series in place (full profile), writing figures/ and models/
 ifeq ($(NOTEBOOKS),)
@@ -44,13 +63,17 @@ else
 	  echo "== $$nb"; \
 	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $(NBCONVERT_KERNEL) \
 	    --ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
+	  $(PY) -c "$$STRIP_VOLATILE" "$$nb" || exit 1; \
 	done
 endif
 
-test: unit nbval  ## unit tests, then the notebooks under nbval (quick profile)
+test: unit browser nbval  ## unit tests, browser tests (skipped without chromium unless CI is set), notebooks under nbval
 
 unit: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/browser
+
+browser: install  ## JupyterLab + headless Chromium tests (tests/browser; screenshots in build/browser)
+	MNISTLIB_QUICK=1 $(PY) -m pytest tests/browser
 
 nbval: install
 ifneq ($(NOTEBOOKS),)
@@ -58,7 +81,7 @@ ifneq ($(NOTEBOOKS),)
 endif
 
 lab: install  ## open JupyterLab on notebooks/ with the project's environment as the kernel
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 bench: install  ## benchmarks (not part of CI); results in benchmarks/README.md
 	$(PY) benchmarks/bench_load.py
