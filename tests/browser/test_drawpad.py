@@ -8,7 +8,7 @@ import time
 
 from mnistlib.drawpad import CANVAS_SIZE, NON_DIGIT_STROKES, SAMPLE_STROKES
 
-from .conftest import OUT, open_notebook, run_cell_containing, screenshot
+from .conftest import KERNEL_TIMEOUT, OUT, open_notebook, run_cell_containing, screenshot
 
 NOTEBOOK = "notebooks/09_predict.ipynb"
 PAD = ".mnistlib-drawpad"
@@ -109,3 +109,37 @@ def _draw_a_seven_then_a_one(lab, page):
     for digit, lat in latencies.items():
         assert lat["test_seconds"] < MAX_LATENCY_S, f"the answer to a drawn {digit} took {lat['test_seconds']} s"
         assert lat["page_ms"] < MAX_LATENCY_S * 1000
+
+
+def test_run_all_shows_the_pad_and_it_answers_a_drawing(lab, page):
+    """The issue's check, as a learner does it: open notebook 09, Run All, and the pad is there and answers."""
+    open_notebook(page, lab, NOTEBOOK)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const k = w.sessionContext.session && w.sessionContext.session.kernel;
+          const code = w.content.widgets.filter(c => c.model.type === 'code');
+          return !!k && k.status === 'idle' && code.every(c => c.model.executionCount !== null
+                                                               && c.model.executionState !== 'running');
+        }""", timeout=4 * KERNEL_TIMEOUT)
+    errors = page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.widgets
+                 .filter(c => c.model.type === 'code')
+                 .filter(c => c.model.outputs.toJSON().some(o => o.output_type === 'error'))
+                 .map(c => c.model.sharedModel.getSource().split('\\n')[0])""")
+    assert not errors, f"cells failed under Run All: {errors}"
+    page.evaluate(  # JupyterLab renders only the cells near the view: bring the pad's cell there
+        """async () => { const nb = window.jupyterapp.shell.currentWidget.content;
+                         const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().includes('pad = DrawPad('));
+                         await nb.scrollToItem(i, 'center'); }""")
+    pad = page.locator(PAD)
+    pad.wait_for(timeout=30_000)
+    pad.scroll_into_view_if_needed()
+    assert _answered(page) == "7"
+    page.locator(f"{PAD} button.drawpad-clear").click()
+    assert _answered(page) == "draw a digit"
+    waited, _ = _draw(page, SAMPLE_STROKES["1"])
+    assert pad.locator(".drawpad-answer").inner_text().strip() == "1"
+    assert waited < MAX_LATENCY_S
+    screenshot(page, "drawpad_after_run_all", pad)
