@@ -59,6 +59,7 @@ ifeq ($(NOTEBOOKS),)
 	$(VENV)/bin/mnistlib data
 	@echo "No notebooks yet: 'make run' will execute notebooks/NN_*.ipynb in order once they exist."
 else
+	@$(PY) -c "from mnistlib import panels; moved = panels.archive_log(); moved and print('earlier experiment-panel runs kept in', moved.relative_to(panels.config.project_root()))"
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb"; \
 	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $(NBCONVERT_KERNEL) \

@@ -69,6 +69,22 @@ def experiments_path(prof: config.Profile | None = None) -> Path:
     return config.project_root() / "build" / prof.name / EXPERIMENTS_FILE
 
 
+def archive_log(prof: config.Profile | None = None) -> Path | None:
+    """Move the run log aside to ``experiments-<UTC time>.jsonl`` beside it, so the panel starts a fresh table;
+    returns the new path (``None`` when there is no log). ``make run`` calls it before executing the notebooks,
+    so that their committed outputs do not depend on earlier runs; nothing is deleted."""
+    log = experiments_path(prof)
+    if not log.is_file():
+        return None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    target = log.with_name(f"{log.stem}-{stamp}{log.suffix}")
+    n = 1
+    while target.exists():
+        target, n = log.with_name(f"{log.stem}-{stamp}-{n}{log.suffix}"), n + 1
+    log.rename(target)
+    return target
+
+
 def augment_settings(recipe, strength: float) -> dict | None:
     """The augmentation of ``recipe`` scaled by ``strength``: ``0`` = no augmentation layers, ``1`` = the
     recipe's own strengths (:data:`mnistlib.augment.DEFAULTS` for a recipe without augmentation), ``2`` = twice as strong."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mnistlib.errors import MnistlibError
-from mnistlib.panels import ExperimentPanel, MistakesExplorer, augment_settings, experiments_path
+from mnistlib.panels import ExperimentPanel, MistakesExplorer, archive_log, augment_settings, experiments_path
 from mnistlib.preprocess import prepare_images, stratified_subset
 from mnistlib.recipes import get_recipe
 
@@ -166,3 +166,15 @@ def test_threshold_counts_the_confident_mistakes(probs_and_labels):
         with pytest.raises(MnistlibError, match="threshold"):
             explorer.set_threshold(bad)
     assert explorer.count == counts[2]
+
+
+def test_archive_log_moves_the_runs_aside_and_keeps_them(home):
+    log = experiments_path()
+    assert archive_log() is None  # nothing to move
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text('{"run": 1}\n')
+    first = archive_log()
+    assert not log.exists() and first.read_text() == '{"run": 1}\n' and first.parent == log.parent
+    log.write_text('{"run": 1}\n{"run": 2}\n')
+    second = archive_log()  # same second: a new name, the first archive is kept
+    assert second != first and first.exists() and second.read_text().count("run") == 2
