@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix, log_loss
 
-from mnistlib.config import MODELS_DIR, Profile, profile
+from mnistlib.config import Profile
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import CLASSES, check_images, check_labels, check_model, check_outputs
 from mnistlib.preprocess import run_data
-from mnistlib.saving import load_card, load_model
+from mnistlib.saving import load_card, load_model, saved_model_path
 
 
 @dataclass
@@ -114,11 +114,9 @@ def evaluate_model_file(path: str | os.PathLike, prof: Profile | None = None) ->
 def model_card(name: str, prof: Profile | None = None) -> dict:
     """The JSON card (recipe, seed, test accuracy, calibration...) of the saved model ``name`` that
     ``training.load_or_train`` loads: the profile's models folder first, then ``models/`` (notebook 08)."""
-    prof = prof or profile()
-    for folder in dict.fromkeys((prof.models_dir, MODELS_DIR)):
-        path = folder / f"{name}.keras"
-        if path.is_file():
-            return load_card(path)
+    path = saved_model_path(name, prof)
+    if path is not None:
+        return load_card(path)
     raise MnistlibError(f"no saved {name!r} model: train it first (mnistlib train --model {name})")
 
 

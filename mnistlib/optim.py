@@ -61,8 +61,26 @@ def make_schedule(kind: str | None, peak: float, total_steps: int):
     raise MnistlibError(f"unknown learning-rate schedule {kind!r}; use one of: {', '.join(SCHEDULES)}")
 
 
+class _OneHotLoss(keras.losses.Loss):
+    """A Keras loss of integer labels 0..9: the labels become one-hot vectors, then ``crossentropy``."""
+
+    crossentropy = staticmethod(keras.losses.categorical_crossentropy)
+
+    def __init__(self, label_smoothing: float, name: str, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
+        return self.crossentropy(onehot, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return super().get_config() | {"label_smoothing": self.label_smoothing}
+
+
 @keras.saving.register_keras_serializable(package="mnistlib")
-class SmoothedSparseCrossentropy(keras.losses.Loss):
+class SmoothedSparseCrossentropy(_OneHotLoss):
     """Cross-entropy for integer labels with label smoothing (Keras' sparse loss has none).
 
     The true class gets ``1 - s + s/10`` and every other class ``s/10``: the model is not pushed
@@ -70,20 +88,11 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
     """
 
     def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_sparse_crossentropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.label_smoothing = float(label_smoothing)
-
-    def call(self, y_true, y_pred):
-        ops = keras.ops
-        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
-        return keras.losses.categorical_crossentropy(onehot, y_pred, label_smoothing=self.label_smoothing)
-
-    def get_config(self):
-        return super().get_config() | {"label_smoothing": self.label_smoothing}
+        super().__init__(label_smoothing, name, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="mnistlib")
-class OneVsRestCrossentropy(keras.losses.Loss):
+class OneVsRestCrossentropy(_OneHotLoss):
     """Binary cross-entropy of ten independent sigmoids against one-hot integer labels (notebook 06_build_models).
 
     Each output unit answers its own question "is this digit a k?": the loss is the mean over
@@ -91,17 +100,10 @@ class OneVsRestCrossentropy(keras.losses.Loss):
     smoothed towards 1/2). Same value as ``keras.losses.BinaryCrossentropy`` on one-hot labels.
     """
 
+    crossentropy = staticmethod(keras.losses.binary_crossentropy)
+
     def __init__(self, label_smoothing: float = 0.0, name: str = "one_vs_rest_crossentropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.label_smoothing = float(label_smoothing)
-
-    def call(self, y_true, y_pred):
-        ops = keras.ops
-        onehot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
-        return keras.losses.binary_crossentropy(onehot, y_pred, label_smoothing=self.label_smoothing)
-
-    def get_config(self):
-        return super().get_config() | {"label_smoothing": self.label_smoothing}
+        super().__init__(label_smoothing, name, **kwargs)
 
 
 def make_loss(label_smoothing: float = 0.0, kind: str = "categorical"):

@@ -24,6 +24,7 @@ import sklearn
 import mnistlib.augment  # noqa: F401  (registers the custom augmentation layers before any model is loaded)
 import mnistlib.optim  # noqa: F401  (registers OneCycle and the smoothed loss)
 from mnistlib import __version__
+from mnistlib.config import MODELS_DIR, Profile, profile
 from mnistlib.config import keras as _keras
 from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
@@ -172,5 +173,16 @@ def load_card(path: str | os.PathLike) -> dict:
         raise ModelFileError(f"cannot read model card {card}: {exc}") from None
 
 
+
+def saved_model_path(name: str, prof: Profile | None = None) -> Path | None:
+    """Where the saved model ``name`` is: ``<name>.keras`` in the profile's models folder first, then in
+    ``models/``; ``None`` when neither has it (``training.load_or_train``, ``evaluation.model_card``)."""
+    prof = prof or profile()
+    for folder in dict.fromkeys((prof.models_dir, MODELS_DIR)):
+        path = folder / f"{name}.keras"
+        if path.is_file():
+            return path
+    return None
+
 __all__ = ["ModelFileError", "card_path", "check_output_path", "library_versions", "load_card", "load_model",
-           "save_model"]
+           "save_model", "saved_model_path"]

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from mnistlib.augment import pen_variants
 from mnistlib.calibration import Calibration, calibrate, calibration_split, card_temperature
-from mnistlib.config import DEFAULT_SEED, MODELS_DIR, Profile, new_model_session, profile
+from mnistlib.config import DEFAULT_SEED, Profile, new_model_session, profile
 from mnistlib.config import keras as _keras
 from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
@@ -41,7 +41,7 @@ from mnistlib.inputs import check_images, check_labels
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
 from mnistlib.recipes import Recipe, build_model, get_recipe
 from mnistlib.runtime import ExportError
-from mnistlib.saving import check_output_path, load_card, load_model, save_model
+from mnistlib.saving import check_output_path, load_card, load_model, save_model, saved_model_path
 
 keras = _keras()
 
@@ -342,12 +342,11 @@ def load_or_train(name: str, seed: int = DEFAULT_SEED, prof: Profile | None = No
     from mnistlib.predict import set_temperature
 
     prof = prof or profile()
-    for folder in dict.fromkeys((prof.models_dir, MODELS_DIR)):
-        path = folder / f"{name}.keras"
-        if path.is_file():
-            model = load_model(path)
-            set_temperature(model, card_temperature(load_card(path)))
-            return model
+    path = saved_model_path(name, prof)
+    if path is not None:
+        model = load_model(path)
+        set_temperature(model, card_temperature(load_card(path)))
+        return model
     print(f"no saved {name!r} model: training it now ({prof.name} profile)")
     result = train_and_save(name, seed=seed, prof=prof, verbose=2)[0]
     set_temperature(result.model, result.calibration.temperature if result.calibration else 1.0)
