@@ -108,6 +108,16 @@ def test_replace_changes_settings_and_network_options():
     assert cnn.network_options()["kernel"] == 3
 
 
+def test_a_stride_2_convolution_replaces_the_pooling_after_it():
+    new_model_session(0)
+    model = build_model(get_recipe("cnn_fast").replace(strides=(1, 2)))
+    # Conv24 5x5 + pool: 14x14; Conv48 5x5 with stride 2: 7x7, no pool; the dense layer sees 7*7*48 numbers
+    assert [type(layer).__name__ for layer in model.layers].count("MaxPooling2D") == 1
+    assert model.count_params() == conv(5, 1, 24) + conv(5, 24, 48) + 7 * 7 * 48 * 128 + 4 * 128 + dense(128, 10)
+    with pytest.raises(ValueError):  # one stride per width
+        build_model(get_recipe("cnn_fast").replace(strides=(1, 2, 2)))
+
+
 def test_bad_options_are_caught_on_the_signature_and_real_bugs_are_not_hidden():
     with pytest.raises(MnistlibError, match="widhts.*widths"):
         get_recipe("cnn").replace(widhts=(8, 16))
