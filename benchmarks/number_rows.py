@@ -37,7 +37,7 @@ for _p in (ROOT, ROOT / "benchmarks"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from realistic import _encode, ink_on_paper  # noqa: E402  (the photo recipe of the single-digit set)
+from mnistlib.pictures import encode, ink_on_paper  # noqa: E402  (the photo recipe of the single-digit set)
 
 KINDS = ("photo_jpeg", "scan_png", "canvas_dark", "canvas_light")
 LENGTHS = (2, 3, 4, 5)
@@ -141,7 +141,7 @@ def render_row(digits: list[np.ndarray], layout, kind: str, rng, overlap: str = 
         dh, dw = min(drawn.shape[0], H - top), min(drawn.shape[1], W - left)
         canvas[top: top + dh, left: left + dw] = drawn[:dh, :dw]
         gray = canvas if kind == "canvas_dark" else 1.0 - canvas
-        return _encode(Image.fromarray(np.clip(gray * 255 + 0.5, 0, 255).astype(np.uint8), "L"), "PNG", rng), ".png"
+        return encode(Image.fromarray(np.clip(gray * 255 + 0.5, 0, 255).astype(np.uint8), "L"), "PNG", rng), ".png"
 
     # photo / scan: the 28-px MNIST frame is 42..320 px high (realistic.py's photo sizes),
     # on a page with margins around the row.
@@ -158,8 +158,8 @@ def render_row(digits: list[np.ndarray], layout, kind: str, rng, overlap: str = 
     rgb = ink_on_paper(coverage, kind == "scan_png", rng)
     img = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
     if kind == "scan_png":
-        return _encode(img.convert("L"), "PNG", rng), ".png"
-    return _encode(img, "JPEG", rng), ".jpg"
+        return encode(img.convert("L"), "PNG", rng), ".png"
+    return encode(img, "JPEG", rng), ".jpg"
 
 
 def number_set(x_test: np.ndarray, y_test: np.ndarray, n: int = 800, split: str = "report",

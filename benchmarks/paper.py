@@ -27,7 +27,9 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from realistic import Sample, _digit_alpha, _encode, _lighting, _place  # noqa: E402  (issue 5's photo maker)
+from realistic import Sample  # noqa: E402
+
+from mnistlib.pictures import digit_alpha, encode, lighting, place  # noqa: E402  (issue 5's photo maker)
 
 #: The seed the paper-line step was tuned with; :mod:`bench_paper` reports on :data:`REPORT_SEED`.
 TUNE_SEED = 1414
@@ -79,8 +81,8 @@ def render_paper(digit: np.ndarray, kind: str, pen: str, rng) -> tuple[bytes, st
     size = int(min(H, W) * rng.uniform(0.4, 0.8))  # the 28-px MNIST frame; the ink is ~20/28 of it
     px_per_mm = 20 / 28 * size / rng.uniform(5.0, 9.0)  # the ink is 5-9 mm tall
     alpha = np.zeros((H, W), np.float32)
-    t, l = _place((H, W), size, rng)
-    alpha[t:t + size, l:l + size] = _digit_alpha(digit, size, rng)
+    t, l = place((H, W), size, rng)
+    alpha[t:t + size, l:l + size] = digit_alpha(digit, size, rng)
     cov, ink = _pen(alpha, pen, px_per_mm, rng)
 
     paper = np.array([rng.uniform(225, 252), rng.uniform(222, 250), rng.uniform(205, 245)], np.float32)
@@ -108,12 +110,12 @@ def render_paper(digit: np.ndarray, kind: str, pen: str, rng) -> tuple[bytes, st
         rgb = rgb * (1 - margin[..., None]) + red * margin[..., None]
 
     rgb = rgb * (1 - cov[..., None]) + ink * cov[..., None]
-    rgb = rgb * _lighting(H, W, rng, rng.uniform(0.1, 0.45))[..., None]
+    rgb = rgb * lighting(H, W, rng, rng.uniform(0.1, 0.45))[..., None]
     rgb += rng.normal(0, rng.uniform(1, 7), size=rgb.shape)
     img = Image.fromarray(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "RGB")
     if kind == "grey_ruled" and rng.random() < 0.5:
         img = img.convert("L")
-    return _encode(img, "JPEG", rng), ".jpg"
+    return encode(img, "JPEG", rng), ".jpg"
 
 
 def paper_set(x_test: np.ndarray, y_test: np.ndarray, n_per_kind: int = 200, seed: int = REPORT_SEED,
