@@ -6,11 +6,11 @@ Protocol (no figure is tuned on the data it is reported on, and the test set is 
   5,000-image calibration split of the training set, which it never trained on).
 * detector: ``models/nondigit.keras`` (``mnistlib.rejection.train_detector``: training digits outside
   the calibration split vs the training generator: ``TRAIN_KINDS``, ``TRAIN_FONTS``, seed ``TRAIN_SEED``).
-* validation (chooses the two thresholds): calibration-split digits rendered with varied pens and
-  paper, as realistic photos and as canvas drawings, against non-digits of the training kinds and
+* validation (chooses the two thresholds): calibration-split digits shown each of ``pictures.WAYS``
+  (a scan with varied pens and paper, a realistic photo, a canvas drawing, a pen drawing), against non-digits of the training kinds and
   fonts drawn with seed ``VAL_SEED``; the rule that rejects the most non-digits while at least
   ``VAL_MIN_CORRECT`` of the digits of each way of showing them stay correct wins.
-* evaluation (reported once): MNIST **test** digits shown the same three ways, against every kind in
+* evaluation (reported once): MNIST **test** digits shown the same ways, against every kind in
   ``EVAL_KINDS`` (incl. ``UNSEEN_KINDS`` never trained on) in the evaluation fonts (Serif, Mono),
   seed ``EVAL_SEED``.
 
@@ -23,23 +23,19 @@ in the detector's card (``models/nondigit.json``).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-import realistic  # noqa: E402
-
 from mnistlib import calibration as cal  # noqa: E402
-from mnistlib import nondigits, rejection  # noqa: E402
+from mnistlib import nondigits, pictures, rejection  # noqa: E402
 from mnistlib.data import load_mnist  # noqa: E402
 from mnistlib.preprocess import SUBSET_SEED  # noqa: E402
 
@@ -49,19 +45,7 @@ EVAL_SEED = 1403
 VAL_MIN_CORRECT = 0.98
 
 
-def canvas(digit: np.ndarray, rng) -> Image.Image:
-    """A 280x280 web-canvas drawing: white thick stroke on black, like a drawing pad exports."""
-    img = Image.fromarray(digit).resize((280, 280), Image.BILINEAR)
-    img = img.filter(ImageFilter.MaxFilter(int(rng.choice([3, 5, 7]))))
-    return img.point(lambda v: 255 if v > 100 else 0)
-
-
-def photo(digit: np.ndarray, rng) -> Image.Image:
-    data, _ = realistic.render_photo(digit, realistic.KINDS[int(rng.integers(len(realistic.KINDS)))], rng)
-    return Image.open(io.BytesIO(data))
-
-
-def worst_way(correct: np.ndarray, ways: int = 3) -> float:
+def worst_way(correct: np.ndarray, ways: int = len(pictures.WAYS)) -> float:
     """The lowest share of digits answered correctly among the ways of showing them (the issue's
     target holds per kind of picture, not only pooled)."""
     return float(np.asarray(correct).reshape(ways, -1).mean(axis=1).min())
@@ -84,10 +68,9 @@ def choose(probs, labels, p_others, det_digits=None, det_others=None, confidence
 
 
 def shown(digits: np.ndarray, rng) -> dict[str, list]:
-    """The same digits as a rendered scan, a realistic photo and a 280x280 canvas drawing."""
-    return {"rendered": [rejection.render_digit(x, rng) for x in digits],
-            "photo": [photo(x, rng) for x in digits],
-            "canvas": [canvas(x, rng) for x in digits]}
+    """The same digits shown each of :data:`mnistlib.pictures.WAYS`: a rendered scan, a realistic photo, a 280x280
+    canvas drawing and a pen drawing."""
+    return {way: [pictures.show(x, way, rng) for x in digits] for way in pictures.WAYS}
 
 
 def write_card(detector: str, rule, chosen_on: str) -> None:
@@ -131,6 +114,11 @@ def main() -> None:
                                                       nondigits.pictures(args.n * 2, rejection.VAL_SEED))
     best = choose(p_val, y_val, p_vo, det_val, det_vo)
     base = choose(p_val, y_val, p_vo, confidences=np.linspace(0.0, 0.999, 200))
+    if best is None or base is None:
+        by_way = np.asarray(p_val.argmax(1) == y_val).reshape(len(pictures.WAYS), -1).mean(1)
+        raise SystemExit(f"bench_reject: no rule keeps {VAL_MIN_CORRECT:.0%} of each way's validation digits right "
+                         f"with {'this detector' if best is None else 'confidence alone'} (argmax alone: "
+                         + ", ".join(f"{w} {a:.1%}" for w, a in zip(pictures.WAYS, by_way)) + ")")
 
     # evaluation: MNIST test digits and unseen non-digits, once
     re = np.random.default_rng(EVAL_SEED)
@@ -163,7 +151,7 @@ def main() -> None:
     ax = rejection.plot_tradeoff(curves)
     Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
     ax.figure.savefig(args.figure, dpi=120, bbox_inches="tight")
-    chosen_on = (f"validation: {len(y_val):,} calibration-split training digits (rendered, photo, canvas) + "
+    chosen_on = (f"validation: {len(y_val):,} calibration-split training digits ({', '.join(pictures.WAYS)}) + "
                  f"{len(p_vo):,} validation-seed non-digits; most non-digits rejected with >= {VAL_MIN_CORRECT:.0%} of "
                  f"each way's digits right (benchmarks/bench_reject.py)")
     out = {

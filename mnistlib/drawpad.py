@@ -50,11 +50,21 @@ SAMPLE_STROKES: dict[str, list[list[tuple[float, float]]]] = {
     "7": [[(72, 62), (140, 60), (206, 60), (184, 112), (160, 166), (138, 220), (130, 240)]],
     "1": [[(148, 44), (144, 110), (140, 176), (136, 240)]],
 }
+
+
+def _arc(cx: float, cy: float, r: float, start: float = 0.0, end: float = 2 * math.pi, n: int = 40):
+    """Points of a circle (or an arc from ``start`` to ``end`` radians) in canvas pixels."""
+    return [(cx + r * math.cos(start + (end - start) * k / n), cy + r * math.sin(start + (end - start) * k / n))
+            for k in range(n + 1)]
+
+
 #: Drawings that are not digits (tests: the pad says "not a digit" or "not sure" for them).
 NON_DIGIT_STROKES: dict[str, list[list[tuple[float, float]]]] = {
     "star": [[(140, 40), (140, 240)], [(40, 140), (240, 140)], [(60, 60), (220, 220)], [(220, 60), (60, 220)]],
     "zigzag": [[(40 + 25 * i, 160 if i % 2 else 40) for i in range(9)]],
     "box": [[(60, 60), (220, 60), (220, 220), (60, 220), (60, 60)]],
+    "letter A": [[(80, 230), (140, 50), (200, 230)], [(105, 160), (175, 160)]],
+    "smiley": [_arc(140, 140, 90), _arc(110, 115, 6), _arc(170, 115, 6), _arc(140, 140, 50, 0.2 * math.pi, 0.8 * math.pi)],
 }
 
 ANSWER_TEXT = {"unsure": "not sure", "not a digit": "not a digit"}

@@ -161,8 +161,14 @@ def test_marker_and_low_resolution_scans_of_known_digits(digits, paper_photo):
         tiny = Image.fromarray(255 - np.asarray(Image.fromarray(bold).resize((10, 10), Image.BOX)))
         pictures.append(tiny.resize((50, 50), Image.BICUBIC))
     results = predict_images(pictures)
-    predicted = [r.digit for r in results]
-    assert sum(p == y for p, y in zip(predicted, np.repeat(labels, 2))) >= 18, predicted
+    truth = np.repeat(labels, 2)
+    read = [int(np.argmax(r.probabilities)) for r in results]  # what the model reads, before the answer rule
+    assert sum(p == y for p, y in zip(read, truth)) >= 18, read
+    # the answer rule may turn a blurred 10x10 scan away ("not a digit"/"unsure": benchmarks/README.md,
+    # lowres), but it must not turn a misreading into a confident wrong digit
+    answered = [r.digit for r in results]
+    assert sum(a is not None and a != y for a, y in zip(answered, truth)) <= 20 - 18, answered
+    assert sum(a == y for a, y in zip(answered, truth)) >= 16, answered
     assert "thinner strokes" in to_mnist(pictures[1]).steps
 
 

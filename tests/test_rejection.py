@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnistlib import nondigits, rejection
+from mnistlib import nondigits, pictures, rejection
 from mnistlib.imageprep import to_mnist
 
 
@@ -29,6 +29,9 @@ def test_generator_is_seeded_and_draws_every_kind():
     assert not any(to_mnist(p, keep_steps=False).blank for _, p in a)
     assert not set(nondigits.TRAIN_FONTS) & set(nondigits.EVAL_FONTS)
     assert not set(nondigits.UNSEEN_KINDS) & set(nondigits.TRAIN_KINDS)
+    drawn = nondigits.pictures(len(nondigits.TRAIN_KINDS), 8)  # the kinds only training draws too
+    assert [k for k, _ in drawn] == list(nondigits.TRAIN_KINDS)
+    assert not any(to_mnist(p, keep_steps=False).blank for _, p in drawn)
     with pytest.raises(ValueError, match="unknown non-digit kind"):
         nondigits.render("cat", np.random.default_rng(0))
 
@@ -50,6 +53,15 @@ def detector(mnist):
     return model
 
 
+def test_the_detector_is_the_mean_of_its_members(detector, mnist):
+    members = [layer for layer in detector.layers if layer.name.startswith("member_")]
+    assert len(members) == rejection.MEMBERS > 1
+    x = np.concatenate([rejection.prepare([_noise(), _line()]), mnist.x_test[:20] / np.float32(255)])[..., None]
+    each = np.stack([m.predict(x, verbose=0).reshape(-1) for m in members])
+    assert np.ptp(each, axis=0).max() > 1e-3  # the members differ (own seeds, own pictures) ...
+    np.testing.assert_allclose(rejection.nondigit_probability(detector, x), each.mean(axis=0), atol=1e-6)  # ... and are averaged
+
+
 def test_detector_never_learns_from_the_calibration_split(mnist):
     """The thresholds are chosen on the calibration split's digits, so the detector must not train on them."""
     from mnistlib.calibration import calibration_split
@@ -65,7 +77,7 @@ def test_detector_rejects_noise_and_a_line_but_not_digits(detector, mnist):
     x = rejection.prepare([_noise(), _line()])
     assert (rejection.nondigit_probability(detector, x) >= rejection.NONDIGIT_THRESHOLD).all()
     rng = np.random.default_rng(11)
-    digits = rejection.prepare(rejection.render_digit(d, rng) for d in mnist.x_test[:40])
+    digits = rejection.prepare(pictures.rendered(d, rng) for d in mnist.x_test[:40])
     assert np.mean(rejection.nondigit_probability(detector, digits) < rejection.NONDIGIT_THRESHOLD) >= 0.75
 
 
@@ -87,7 +99,7 @@ def test_shipped_detector_with_its_card_thresholds(mnist):
     x = rejection.prepare([_noise(), _line()])
     assert (rejection.nondigit_probability(model, x) >= card["threshold"]).all()
     rng = np.random.default_rng(12)
-    digits = rejection.prepare(rejection.render_digit(d, rng) for d in mnist.x_test[:300])
+    digits = rejection.prepare(pictures.rendered(d, rng) for d in mnist.x_test[:300])
     # bench_reject measures ~98 % of such digits let through; a broken detector lets through far fewer
     assert np.mean(rejection.nondigit_probability(model, digits) < card["threshold"]) >= 0.95
 
