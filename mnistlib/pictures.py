@@ -157,10 +157,10 @@ def canvas(digit: np.ndarray, rng) -> Image.Image:
 
 
 def drawn(digit: np.ndarray, rng, size: int = 280) -> Image.Image:
-    """The digit as drawn on a pad with a round pen: its skeleton (scikit-image) redrawn with a pen
-    from thin to bold, dark on light or light on dark (what :class:`mnistlib.drawpad.DrawPad` and
+    """The digit as drawn on a pad: its skeleton (scikit-image) redrawn with a square pen nib (PIL's
+    ``MaxFilter``) from thin to bold, dark on light or light on dark (what :class:`mnistlib.drawpad.DrawPad` and
     drawing apps export)."""
-    from skimage.morphology import disk, skeletonize
+    from skimage.morphology import skeletonize
 
     big = np.asarray(Image.fromarray(digit).resize((size, size), Image.BILINEAR)) > 100
     pen = int(rng.integers(2, 13))  # pen radius in pixels: 4 to 25 px wide on 280
