@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from mnistlib.calibration import calibration_split  # noqa: E402
-from mnistlib.config import new_model_session  # noqa: E402
+from mnistlib.config import compute_policy, new_model_session  # noqa: E402
 from mnistlib.data import load_mnist  # noqa: E402
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, prepare_images  # noqa: E402
 from mnistlib.recipes import get_recipe  # noqa: E402
@@ -61,6 +61,14 @@ CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
                                                                                "batch_size": 256, "learning_rate": 8e-3}),
         "widths 32-64, kernel 3": ("cnn_fast", {"widths": (32, 64), "kernel": 3}),
         "widths 32-64, both convs stride 2": ("cnn_fast", {"widths": (32, 64), "strides": (2, 2)}),
+        # 2026-12-02 (later): mixed precision where the CPU does bfloat16 in hardware (AMX / AVX512-BF16)
+        "bfloat16": ("cnn_fast", {"precision": "bfloat16"}),
+        "widths 20-40, bfloat16": ("cnn_fast", {"widths": (20, 40), "precision": "bfloat16"}),
+        "widths 32-64, bfloat16": ("cnn_fast", {"widths": (32, 64), "precision": "bfloat16"}),
+        "batch 64, lr 3e-3, bfloat16": ("cnn_fast", {"batch_size": 64, "learning_rate": 3e-3, "precision": "bfloat16"}),
+        "widths 32-64, batch 64, lr 3e-3, bfloat16": ("cnn_fast", {"widths": (32, 64), "batch_size": 64,
+                                                               "learning_rate": 3e-3, "precision": "bfloat16"}),
+        "widths 16-32, 2 epochs, bfloat16": ("cnn_fast", {"widths": (16, 32), "epochs": 2, "precision": "bfloat16"}),
     },
     "dense": {  # chosen 2026-12-01: augmentation + label smoothing 0.1 (the former dense had neither)
         "dense": ("dense", {}),
@@ -78,6 +86,12 @@ CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
         "cnn": ("cnn", {}),
         "label smoothing 0.1": ("cnn", {"label_smoothing": 0.1}),
         "widths 48-96": ("cnn", {"widths": (48, 96)}),
+        # bfloat16 (where the CPU has it) halves the time: room for longer training or a wider network
+        "bfloat16": ("cnn", {"precision": "bfloat16"}),
+        "bfloat16, 20 epochs": ("cnn", {"precision": "bfloat16", "epochs": 20}),
+        "bfloat16, widths 48-96": ("cnn", {"precision": "bfloat16", "widths": (48, 96)}),
+        "bfloat16, weight averaging 0.999": ("cnn", {"precision": "bfloat16", "ema": 0.999}),
+        "bfloat16, 20 epochs, weight averaging 0.999": ("cnn", {"precision": "bfloat16", "epochs": 20, "ema": 0.999}),
     },
 }
 #: What decides in each group: ("seconds_to_99", None) = fastest to 99 % with every run reaching it;
@@ -88,7 +102,8 @@ GROUPS = {"cnn_fast": ("seconds_to_99", None), "dense": ("accuracy", 60.0), "cnn
 
 def run_candidate(base: str, changes: dict, x, y, folds, runs: int) -> dict:
     rec = get_recipe(base).replace(**changes)
-    settings = {**rec.summary(), **rec.network_options()}  # JSON writes tuples as lists
+    settings = {**rec.summary(), **rec.network_options(),  # JSON writes tuples as lists
+                "compute_policy": compute_policy(rec.precision)}
     out = []
     for i, (tr, va) in enumerate(folds[:runs]):
         seed = i + 1
@@ -155,7 +170,9 @@ def main() -> None:
     path = HERE / f"select_{args.group}.json"
     timed = GROUPS[args.group][0] == "seconds_to_99"
     if args.candidates and timed:  # seconds compare only within one run: a partial run gets a file of its own
-        path = HERE / f"select_{args.group}_{started[:10]}.json"
+        stamp = started[:10] if not (HERE / f"select_{args.group}_{started[:10]}.json").exists() else \
+            started[:16].replace(":", "")  # a second partial run that day: date and time (never overwrite one)
+        path = HERE / f"select_{args.group}_{stamp}.json"
     elif args.candidates and path.exists():  # a partial run adds to (or replaces) the group's earlier candidates
         earlier = json.loads(path.read_text())
         if (earlier.get("folds"), earlier.get("runs")) == (args.folds, args.runs):

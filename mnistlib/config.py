@@ -151,3 +151,46 @@ def new_model_session(seed: int = DEFAULT_SEED) -> int:
     """``keras.backend.clear_session()`` then :func:`set_seed`: the line before every model in the notebooks."""
     keras().backend.clear_session()
     return set_seed(seed)
+
+
+#: ``float32``: train every recipe in float32, even where the CPU computes bfloat16 natively (then the same
+#: seed gives the same numbers as on a CPU without it); ``bfloat16``: train the recipes that ask for it in
+#: mixed precision even where it is emulated (slower; e.g. to try it on a GPU). Unset: :func:`native_bfloat16` decides.
+PRECISION_ENV = "MNISTLIB_PRECISION"
+#: The precisions a recipe may ask for (:attr:`mnistlib.recipes.Recipe.precision`).
+PRECISIONS = ("float32", "bfloat16")
+_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def native_bfloat16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AMX or AVX512-BF16, read from ``/proc/cpuinfo``) and
+    oneDNN may use it (``ONEDNN_MAX_CPU_ISA`` unset, ``ALL``, or naming a bfloat16/AMX/AVX10 level).
+    ``cpuinfo``: the text to read instead of ``/proc/cpuinfo`` (tests)."""
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").strip().upper()
+    if not (isa in ("", "ALL") or "BF16" in isa or "AMX" in isa or isa.startswith("AVX10")):
+        return False
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return any(flag in flags for flag in _BF16_FLAGS)
+
+
+def compute_policy(precision: str = "float32") -> str:
+    """The Keras dtype policy a recipe of ``precision`` trains under on this machine (notebook 06).
+
+    ``"bfloat16"`` means mixed precision (``"mixed_bfloat16"``: float32 weights, bfloat16 arithmetic)
+    only where :func:`native_bfloat16` says the CPU does it in hardware, where it is about twice as fast;
+    elsewhere it is ``"float32"``, as emulated bfloat16 is slower. ``MNISTLIB_PRECISION`` overrides the
+    machine check (:data:`PRECISION_ENV`). A float32 recipe is always float32.
+    """
+    if precision not in PRECISIONS:
+        raise MnistlibError(f"unknown precision {precision!r}; use one of: {', '.join(PRECISIONS)}")
+    forced = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if forced and forced not in PRECISIONS:
+        raise MnistlibError(f"{PRECISION_ENV}={forced!r}: use one of: {', '.join(PRECISIONS)}")
+    if precision == "bfloat16" and (forced == "bfloat16" or (not forced and native_bfloat16())):
+        return "mixed_bfloat16"
+    return "float32"

@@ -21,8 +21,9 @@ layers = keras.layers
 
 
 def classifier(x, activation: str = "softmax"):
-    """The output layer: one unit per digit (softmax probabilities, or independent sigmoids)."""
-    return layers.Dense(NUM_CLASSES, activation=activation, name="probabilities")(x)
+    """The output layer: one unit per digit (softmax probabilities, or independent sigmoids); float32 even in a
+    mixed-precision network, so the probabilities keep their precision."""
+    return layers.Dense(NUM_CLASSES, activation=activation, name="probabilities", dtype="float32")(x)
 
 
 def _tutorial_convs(x):

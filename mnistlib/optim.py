@@ -119,14 +119,18 @@ def make_loss(label_smoothing: float = 0.0, kind: str = "categorical"):
     return SmoothedSparseCrossentropy(label_smoothing) if label_smoothing else keras.losses.SparseCategoricalCrossentropy()
 
 
-def make_optimizer(kind: str, learning_rate):
-    """A fresh Keras optimizer of ``kind`` (see :data:`OPTIMIZERS`) with ``learning_rate`` (float or schedule)."""
+def make_optimizer(kind: str, learning_rate, ema: float | None = None):
+    """A fresh Keras optimizer of ``kind`` (see :data:`OPTIMIZERS`) with ``learning_rate`` (float or schedule).
+
+    ``ema``: keep an exponential moving average of the weights with this momentum (e.g. 0.999); Keras'
+    ``fit`` puts the averaged weights into the model when training ends."""
+    averaging = {"use_ema": True, "ema_momentum": float(ema)} if ema is not None else {}
     if kind == "adam":
-        return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.Adam(learning_rate, **averaging)
     if kind == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4)
+        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4, **averaging)
     if kind == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, **averaging)
     raise MnistlibError(f"unknown optimizer {kind!r}; use one of: {', '.join(OPTIMIZERS)}")
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 from mnistlib import networks
 from mnistlib.augment import DEFAULTS as AUGMENT_DEFAULTS
 from mnistlib.augment import augmentation
+from mnistlib.config import PRECISIONS, compute_policy
 from mnistlib.config import keras as _keras
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import INPUT_SHAPE
@@ -56,8 +57,11 @@ class Recipe:
     (constant ``learning_rate``). ``loss``: ``"categorical"`` (softmax output) or ``"one_vs_rest"``
     (sigmoid output, :class:`OneVsRestCrossentropy`). ``pen_copies``: pen variants of each training
     digit added to the training set (:func:`mnistlib.augment.pen_variants`, made by
-    :func:`mnistlib.training.train_recipe`). ``params``: the documented parameter count (``None``
-    once the network's options are changed).
+    :func:`mnistlib.training.train_recipe`). ``ema``: momentum of an exponential moving average of the
+    weights, which become the trained model (``None``: no averaging). ``precision``: ``"float32"``, or ``"bfloat16"`` for mixed
+    precision where the CPU computes bfloat16 in hardware (:func:`mnistlib.config.compute_policy`; the
+    trained model is handed back in float32, :func:`float32_copy`). ``params``: the documented parameter
+    count (``None`` once the network's options are changed).
     """
 
     name: str
@@ -73,6 +77,8 @@ class Recipe:
     batch_size: int = 128
     augment: Mapping | None = None
     pen_copies: int = 0
+    ema: float | None = None
+    precision: str = "float32"
     params: int | None = None
 
     def __post_init__(self):
@@ -93,6 +99,10 @@ class Recipe:
                 raise MnistlibError(f"{where}: {name} must be a positive integer, not {value!r}")
         if not (isinstance(self.pen_copies, int) and self.pen_copies >= 0):
             raise MnistlibError(f"{where}: pen_copies must be a whole number >= 0, not {self.pen_copies!r}")
+        if self.ema is not None and not 0.0 < self.ema < 1.0:
+            raise MnistlibError(f"{where}: ema must be a momentum in (0, 1) or None, not {self.ema!r}")
+        if self.precision not in PRECISIONS:
+            raise MnistlibError(f"{where}: unknown precision {self.precision!r}; use one of: {', '.join(PRECISIONS)}")
         if not self.learning_rate > 0:
             raise MnistlibError(f"{where}: learning_rate must be positive, not {self.learning_rate!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -137,7 +147,8 @@ class Recipe:
                 "optimizer": self.optimizer, "loss": self.loss, "learning_rate": self.learning_rate,
                 "schedule": self.schedule or "constant",
                 "label_smoothing": self.label_smoothing, "epochs": self.epochs, "batch_size": self.batch_size,
-                "augment": self.augment is not None, "pen_copies": self.pen_copies, "description": self.description}
+                "augment": self.augment is not None, "pen_copies": self.pen_copies, "ema": self.ema, "precision": self.precision,
+                "description": self.description}
 
 
 #: The registry: recipe name -> :class:`Recipe` (what ``mnistlib train --model`` accepts).
@@ -172,14 +183,39 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
     60,000 training digits and their pen variants), which is exactly what
     :func:`mnistlib.training.train_recipe` passes for the data it trains on. Weights and
     augmentation follow Keras' global seed: call :func:`mnistlib.config.new_model_session` first.
+    The network (not the augmentation) is built under the recipe's :func:`~mnistlib.config.compute_policy`;
+    its output layer always computes in float32.
     """
     rec = get_recipe(recipe)
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = augmentation(**rec.augment)(inputs) if rec.augment is not None else inputs
-    model = keras.Model(inputs, rec.network(x, **rec.options), name=rec.name)
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(compute_policy(rec.precision))
+    try:
+        model = keras.Model(inputs, rec.network(x, **rec.options), name=rec.name)
+    finally:
+        keras.mixed_precision.set_global_policy(before)
     steps = (epochs or rec.epochs) * rec.steps_per_epoch(train_size, batch_size)
-    optimizer = make_optimizer(rec.optimizer, make_schedule(rec.schedule, rec.learning_rate, steps))
+    optimizer = make_optimizer(rec.optimizer, make_schedule(rec.schedule, rec.learning_rate, steps), rec.ema)
     return compile_model(model, optimizer, label_smoothing=rec.label_smoothing, loss=rec.loss)
+
+
+def float32_copy(model, recipe: str | Recipe):
+    """``model`` (built by :func:`build_model` from ``recipe``) with every layer computing in float32, the same
+    layer names and weights, compiled afresh: what a mixed-precision recipe saves and predicts with, so that
+    its file and LiteRT export run on any CPU (:func:`mnistlib.training.train_recipe`). A float32 model is
+    returned as it is."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    rec = get_recipe(recipe)
+
+    def in_float32(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=in_float32)
+    copy.set_weights(model.get_weights())
+    return compile_model(copy, make_optimizer(rec.optimizer, rec.learning_rate), label_smoothing=rec.label_smoothing,
+                         loss=rec.loss)
 
 
 def recipe_table():
@@ -220,5 +256,5 @@ for _recipe in (
     register_recipe(_recipe)
 
 
-__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "get_recipe",
+__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "float32_copy", "get_recipe",
            "recipe_table", "register_recipe"]

@@ -39,7 +39,7 @@ from mnistlib.errors import MnistlibError
 from mnistlib.evaluation import evaluate
 from mnistlib.inputs import check_images, check_labels
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
-from mnistlib.recipes import Recipe, build_model, get_recipe
+from mnistlib.recipes import Recipe, build_model, float32_copy, get_recipe
 from mnistlib.runtime import ExportError
 from mnistlib.saving import check_output_path, load_card, load_model, save_model, saved_model_path
 
@@ -184,6 +184,9 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     one explicitly. The recipe's pen variants (seeded by ``seed``) are made from what is left
     and added to it; then :func:`mnistlib.recipes.build_model` lays the schedule out over exactly
     these digits and :func:`fit` trains. Call :func:`mnistlib.config.new_model_session` first.
+    A model trained in mixed precision (``recipe.precision``) is handed back in float32
+    (:func:`mnistlib.recipes.float32_copy`). With that or weight averaging (``recipe.ema``) the model
+    changes after the last epoch, so the last test accuracy is scored again on the model handed back.
     """
     rec = get_recipe(recipe)
     epochs = _positive(epochs if epochs is not None else rec.epochs, "epochs")
@@ -202,8 +205,16 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     prep = time.perf_counter() - prep
     with _tf().distribute.get_strategy().scope():
         model = build_model(rec, train_size=n_digits, epochs=epochs, batch_size=batch_size)
-    return fit(model, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-               test_data=test_data, callbacks=callbacks, on_epoch=on_epoch, verbose=verbose, prep_seconds=prep)
+    result = fit(model, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                 test_data=test_data, callbacks=callbacks, on_epoch=on_epoch, verbose=verbose, prep_seconds=prep)
+    trained = result.model
+    with _tf().distribute.get_strategy().scope():
+        result.model = float32_copy(trained, rec)
+    if (result.model is not trained or rec.ema is not None) and result.test_accuracy:
+        x_test, y_test = _checked(test_data, "test")
+        probs = result.model.predict(x_test, batch_size=1000, verbose=0)
+        result.test_accuracy[-1] = float(np.mean(np.argmax(probs, axis=1) == y_test))
+    return result
 
 
 def cross_validate(recipe: str | Recipe, x, y, k: int = 5, *, epochs: int | None = None,

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from mnistlib import networks
-from mnistlib.config import new_model_session
+from mnistlib.config import PRECISION_ENV, compute_policy, native_bfloat16, new_model_session
 from mnistlib.errors import MnistlibError
 from mnistlib.optim import OneCycle, OneVsRestCrossentropy, SmoothedSparseCrossentropy, keras
 from mnistlib.preprocess import prepare_images
-from mnistlib.recipes import (RECIPES, TRAIN_SIZE, Recipe, build_model, get_recipe,
+from mnistlib.recipes import (RECIPES, TRAIN_SIZE, Recipe, build_model, float32_copy, get_recipe,
                               recipe_table)
 
 
@@ -227,3 +227,48 @@ def test_a_sigmoid_output_is_trained_one_vs_rest_and_never_with_the_categorical_
         get_recipe("dense_128").replace(output="sigmoid")
     with pytest.raises(MnistlibError, match="loss"):
         get_recipe("dense_128").replace(loss="hinge")
+
+
+AMX_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+AVX2_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n"
+
+
+def test_bfloat16_is_used_only_where_the_cpu_computes_it_in_hardware(monkeypatch):
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert native_bfloat16(AMX_CPU) and not native_bfloat16(AVX2_CPU) and not native_bfloat16("")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # oneDNN told to act as a plain AVX2 CPU
+    assert not native_bfloat16(AMX_CPU)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert native_bfloat16(AMX_CPU)
+    assert compute_policy("float32") == "float32"
+    monkeypatch.setenv(PRECISION_ENV, "float32")
+    assert compute_policy("bfloat16") == "float32"
+    monkeypatch.setenv(PRECISION_ENV, "bfloat16")
+    assert compute_policy("bfloat16") == "mixed_bfloat16" and compute_policy("float32") == "float32"
+    monkeypatch.setenv(PRECISION_ENV, "fp8")
+    with pytest.raises(MnistlibError, match="MNISTLIB_PRECISION"):
+        compute_policy("bfloat16")
+    with pytest.raises(MnistlibError, match="precision"):
+        get_recipe("cnn_fast").replace(precision="float16")
+
+
+def test_a_bfloat16_recipe_builds_a_mixed_network_and_hands_back_a_float32_copy(monkeypatch, mnist):
+    monkeypatch.setenv(PRECISION_ENV, "bfloat16")
+    rec = get_recipe("cnn").replace(precision="bfloat16")
+    new_model_session(0)
+    mixed = build_model(rec)
+    policies = {layer.name: layer.dtype_policy.name for layer in mixed.layers}
+    assert policies["conv2d"] == "mixed_bfloat16" and policies["probabilities"] == "float32"
+    assert policies["augmentation"] == "float32"  # the augmentation resamples in float32
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored for the next model
+    copy = float32_copy(mixed, rec)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    assert [layer.name for layer in copy.layers] == [layer.name for layer in mixed.layers]
+    for a, b in zip(copy.get_weights(), mixed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    x = prepare_images(mnist.x_test[:64])
+    p32, p16 = copy.predict(x, verbose=0), mixed.predict(x, verbose=0)
+    assert p32.dtype == np.float32 and np.abs(p32 - p16).max() < 0.05  # bfloat16 keeps ~3 significant digits
+    assert not np.array_equal(p32, p16)
+    assert copy.optimizer is not None and float32_copy(copy, rec) is copy

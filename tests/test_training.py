@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mnistlib import networks
-from mnistlib.config import new_model_session
+from mnistlib.config import PRECISION_ENV, new_model_session
 from mnistlib.errors import MnistlibError
 from mnistlib.optim import SmoothedSparseCrossentropy, compile_model, keras, make_optimizer, make_schedule
 from mnistlib.preprocess import prepare_images, stratified_subset
@@ -57,6 +57,43 @@ def test_same_session_seed_same_numbers(run_twice):
     a, b = run_twice
     assert a.test_accuracy == b.test_accuracy
     assert a.history == b.history
+
+
+def test_a_mixed_precision_recipe_trains_deterministically_and_returns_a_float32_model(small, monkeypatch):
+    """bfloat16 forced (as on a CPU with AMX): same seed, same numbers; the model handed back computes in float32
+    and the last test accuracy is the float32 model's."""
+    monkeypatch.setenv(PRECISION_ENV, "bfloat16")
+    x, y, xt, yt = small
+    rec = get_recipe("cnn_fast").replace(precision="bfloat16")
+    runs = []
+    for _ in range(2):
+        new_model_session(7)
+        runs.append(train_recipe(rec, x, y, epochs=2, batch_size=64, seed=7, test_data=(xt, yt), verbose=0))
+    a, b = runs
+    assert a.history == b.history and a.test_accuracy == b.test_accuracy
+    assert a.history["loss"][-1] < a.history["loss"][0] and a.test_accuracy[-1] > 0.8
+    assert {layer.dtype_policy.name for layer in a.model.layers} == {"float32"}
+    probs = a.model.predict(xt, verbose=0)
+    assert a.test_accuracy[-1] == float(np.mean(probs.argmax(axis=1) == yt))
+
+
+def test_weight_averaging_hands_back_the_averaged_weights(small):
+    """ema: the model handed back holds the moving average, not the last step's weights, and its last test
+    accuracy is scored on those averaged weights."""
+    x, y, xt, yt = small
+    rec = get_recipe("cnn_fast")
+    runs = {}
+    for ema in (None, 0.9):
+        new_model_session(7)
+        runs[ema] = train_recipe(rec.replace(ema=ema), x, y, epochs=1, batch_size=64, seed=7, test_data=(xt, yt),
+                                 verbose=0)
+    plain, averaged = runs[None], runs[0.9]
+    assert plain.history["loss"] == averaged.history["loss"]  # the same steps ...
+    assert not np.array_equal(plain.model.get_weights()[0], averaged.model.get_weights()[0])  # ... averaged
+    probs = averaged.model.predict(xt, verbose=0)
+    assert averaged.test_accuracy[-1] == float(np.mean(probs.argmax(axis=1) == yt)) > 0.8
+    with pytest.raises(MnistlibError, match="ema"):
+        rec.replace(ema=1.5)
 
 
 def test_training_never_reseeds_behind_the_callers_back(small):
