@@ -199,8 +199,8 @@ def _doodle(size, rng):
             draw.line([(c + 0.6 * r * np.cos(a), c + 0.6 * r * np.sin(a)), (c + r * np.cos(a), c + r * np.sin(a))],
                       fill=ink, width=w)
     elif kind == 4:  # house: walls and a roof
-        curve(np.array([c - r, c - r, c + r, c + r, c - r]) * 1.0, np.array([c - 0.2 * r, c + r, c + r, c - 0.2 * r,
-                                                                               c - 0.2 * r]))
+        curve(np.array([c - r, c - r, c + r, c + r, c - r]),
+              np.array([c - 0.2 * r, c + r, c + r, c - 0.2 * r, c - 0.2 * r]))
         curve(np.array([c - r * 1.1, c, c + r * 1.1]), np.array([c - 0.2 * r, c - r, c - 0.2 * r]))
     elif kind == 5:  # wave across the picture
         x = np.linspace(size * 0.1, size * 0.9, 80)

@@ -93,14 +93,14 @@ def detector_digits(x_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
 
 def ensemble(members, name: str = "nondigit_detector"):
     """One Keras model whose output is the mean of the ``members``' probabilities (saved, exported and
-    answered like a single detector)."""
+    answered like a single detector). The members keep their names: each enters under a new name,
+    ``member_i``, as a view that shares its layers and weights."""
     from mnistlib.config import keras as _keras
 
     keras = _keras()
-    for i, member in enumerate(members):
-        member.name = f"member_{i}"
+    views = [keras.Model(member.input, member.output, name=f"member_{i}") for i, member in enumerate(members)]
     inp = keras.Input((28, 28, 1))
-    out = keras.layers.Average(name="not_a_digit")([member(inp) for member in members])
+    out = keras.layers.Average(name="not_a_digit")([view(inp) for view in views])
     return keras.Model(inp, out, name=name)
 
 

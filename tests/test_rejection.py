@@ -141,3 +141,20 @@ def _models():
     from conftest import ROOT
 
     return ROOT / "models"
+
+
+def test_an_ensemble_averages_its_members_and_leaves_them_as_they_were(tmp_path):
+    from mnistlib.config import keras, new_model_session
+
+    new_model_session(3)
+    members = [rejection.build_detector(widths=(4, 8), dense_units=8) for _ in range(2)]
+    names = [m.name for m in members]
+    both = rejection.ensemble(members)
+    assert [m.name for m in members] == names  # the caller's models are not renamed
+    x = np.random.default_rng(0).random((6, 28, 28, 1), dtype=np.float32)
+    parts = [m.predict(x, verbose=0) for m in members]
+    assert not np.allclose(parts[0], parts[1])
+    np.testing.assert_allclose(both.predict(x, verbose=0), (parts[0] + parts[1]) / 2, rtol=1e-6)
+    both.save(tmp_path / "two.keras")
+    again = keras().models.load_model(tmp_path / "two.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), both.predict(x, verbose=0), rtol=1e-6)
