@@ -36,6 +36,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from mnistlib.config import native_bfloat16  # noqa: E402  (no TensorFlow import)
 ORDER = ["keras_example", "cnn_fast", "dense", "cnn", "dense_128", "dense_50_sigmoid", "cnn_basic", "cnn_small",
          "cnn_dense64"]
 SHIPPED = ("cnn", "dense")
@@ -165,6 +167,7 @@ def main() -> None:
         "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, {platform.system()}, "
                    f"python {platform.python_version()}",
         "load_average_at_start": round(load, 2),
+        "native_bfloat16": native_bfloat16(),
         "seeds": seeds,
         "results": rows,
     }
@@ -186,7 +189,9 @@ def main() -> None:
     if not args.no_readme and readme.exists() and BEGIN in readme.read_text():
         before, rest = readme.read_text().split(BEGIN, 1)
         after = rest.split(END, 1)[1]
-        stamp = f"Measured {result['date']} on a {result['machine']} (1-min load average at start {load:.2f})."
+        bf16 = "with" if result["native_bfloat16"] else "without"
+        stamp = (f"Measured {result['date']} on a {result['machine']} {bf16} bfloat16 hardware "
+                 f"(1-min load average at start {load:.2f}).")
         readme.write_text(f"{before}{BEGIN}\n{stamp}\n\n{text}\n{END}{after}")
 
 

@@ -42,33 +42,39 @@ from mnistlib.preprocess import SUBSET_SEED, kfold_splits, prepare_images  # noq
 from mnistlib.recipes import get_recipe  # noqa: E402
 from mnistlib.training import train_recipe  # noqa: E402
 
+#: The cnn_fast chosen on 2026-12-01 (1 December), which the cnn_fast candidates until 2026-12-02 were changes of.
+DEC1 = {"widths": (24, 48), "epochs": 1, "precision": "float32"}
+
 #: Candidates per group: name -> (base recipe, settings changed). The first is the current recipe.
 CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
-    "cnn_fast": {  # chosen 2026-12-01: widths 24-48 (the former cnn_fast had widths 16-32)
+    "cnn_fast": {  # chosen 2026-12-02: widths 16-32, 2 epochs, bfloat16 (before: widths 24-48, 1 epoch, float32)
         "cnn_fast": ("cnn_fast", {}),
-        "widths 16-32 (former cnn_fast)": ("cnn_fast", {"widths": (16, 32)}),
-        "widths 16-32, batch 256, lr 8e-3": ("cnn_fast", {"widths": (16, 32), "batch_size": 256, "learning_rate": 8e-3}),
-        "widths 16-32, batch 64, lr 3e-3": ("cnn_fast", {"widths": (16, 32), "batch_size": 64, "learning_rate": 3e-3}),
-        "widths 16-32, no label smoothing": ("cnn_fast", {"widths": (16, 32), "label_smoothing": 0.0}),
-        "widths 16-32, kernel 3": ("cnn_fast", {"widths": (16, 32), "kernel": 3}),
-        "widths 20-40": ("cnn_fast", {"widths": (20, 40)}),
-        "batch 64, lr 3e-3": ("cnn_fast", {"batch_size": 64, "learning_rate": 3e-3}),
-        "widths 16-32, 2 epochs": ("cnn_fast", {"widths": (16, 32), "epochs": 2}),
+        "cnn_fast of 2026-12-01 (widths 24-48, 1 epoch, float32)": ("cnn_fast", DEC1),
+        "widths 16-32 (the November cnn_fast)": ("cnn_fast", {**DEC1, "widths": (16, 32)}),
+        "widths 16-32, batch 256, lr 8e-3": ("cnn_fast", {**DEC1, "widths": (16, 32), "batch_size": 256,
+                                                         "learning_rate": 8e-3}),
+        "widths 16-32, batch 64, lr 3e-3": ("cnn_fast", {**DEC1, "widths": (16, 32), "batch_size": 64,
+                                                        "learning_rate": 3e-3}),
+        "widths 16-32, no label smoothing": ("cnn_fast", {**DEC1, "widths": (16, 32), "label_smoothing": 0.0}),
+        "widths 16-32, kernel 3": ("cnn_fast", {**DEC1, "widths": (16, 32), "kernel": 3}),
+        "widths 20-40": ("cnn_fast", {**DEC1, "widths": (20, 40)}),
+        "batch 64, lr 3e-3": ("cnn_fast", {**DEC1, "batch_size": 64, "learning_rate": 3e-3}),
+        "widths 16-32, 2 epochs": ("cnn_fast", {**DEC1, "widths": (16, 32), "epochs": 2}),
         # 2026-12-02: fewer multiplications per image (the second convolution is ~85 % of them)
-        "stride-2 second conv": ("cnn_fast", {"strides": (1, 2)}),
-        "widths 32-64, stride-2 second conv": ("cnn_fast", {"widths": (32, 64), "strides": (1, 2)}),
-        "widths 32-64, stride-2 second conv, batch 256, lr 8e-3": ("cnn_fast", {"widths": (32, 64), "strides": (1, 2),
-                                                                               "batch_size": 256, "learning_rate": 8e-3}),
-        "widths 32-64, kernel 3": ("cnn_fast", {"widths": (32, 64), "kernel": 3}),
-        "widths 32-64, both convs stride 2": ("cnn_fast", {"widths": (32, 64), "strides": (2, 2)}),
+        "stride-2 second conv": ("cnn_fast", {**DEC1, "strides": (1, 2)}),
+        "widths 32-64, stride-2 second conv": ("cnn_fast", {**DEC1, "widths": (32, 64), "strides": (1, 2)}),
+        "widths 32-64, stride-2 second conv, batch 256, lr 8e-3": ("cnn_fast", {
+            **DEC1, "widths": (32, 64), "strides": (1, 2), "batch_size": 256, "learning_rate": 8e-3}),
+        "widths 32-64, kernel 3": ("cnn_fast", {**DEC1, "widths": (32, 64), "kernel": 3}),
+        "widths 32-64, both convs stride 2": ("cnn_fast", {**DEC1, "widths": (32, 64), "strides": (2, 2)}),
         # 2026-12-02 (later): mixed precision where the CPU does bfloat16 in hardware (AMX / AVX512-BF16)
-        "bfloat16": ("cnn_fast", {"precision": "bfloat16"}),
-        "widths 20-40, bfloat16": ("cnn_fast", {"widths": (20, 40), "precision": "bfloat16"}),
-        "widths 32-64, bfloat16": ("cnn_fast", {"widths": (32, 64), "precision": "bfloat16"}),
-        "batch 64, lr 3e-3, bfloat16": ("cnn_fast", {"batch_size": 64, "learning_rate": 3e-3, "precision": "bfloat16"}),
-        "widths 32-64, batch 64, lr 3e-3, bfloat16": ("cnn_fast", {"widths": (32, 64), "batch_size": 64,
+        "bfloat16": ("cnn_fast", {**DEC1, "precision": "bfloat16"}),
+        "widths 20-40, bfloat16": ("cnn_fast", {**DEC1, "widths": (20, 40), "precision": "bfloat16"}),
+        "widths 32-64, bfloat16": ("cnn_fast", {**DEC1, "widths": (32, 64), "precision": "bfloat16"}),
+        "batch 64, lr 3e-3, bfloat16": ("cnn_fast", {**DEC1, "batch_size": 64, "learning_rate": 3e-3,
+                                                    "precision": "bfloat16"}),
+        "widths 32-64, batch 64, lr 3e-3, bfloat16": ("cnn_fast", {**DEC1, "widths": (32, 64), "batch_size": 64,
                                                                "learning_rate": 3e-3, "precision": "bfloat16"}),
-        "widths 16-32, 2 epochs, bfloat16": ("cnn_fast", {"widths": (16, 32), "epochs": 2, "precision": "bfloat16"}),
     },
     "dense": {  # chosen 2026-12-01: augmentation + label smoothing 0.1 (the former dense had neither)
         "dense": ("dense", {}),

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from mnistlib.augment import pen_variants
 from mnistlib.calibration import Calibration, calibrate, calibration_split, card_temperature
-from mnistlib.config import DEFAULT_SEED, Profile, new_model_session, profile
+from mnistlib.config import DEFAULT_SEED, Profile, compute_policy, new_model_session, profile
 from mnistlib.config import keras as _keras
 from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
@@ -310,7 +310,7 @@ def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None,
     card = {"recipe": rec.name, "seed": seed, "epochs": epochs, "batch_size": result.batch_size,
             "test_accuracy": result.test_accuracy[-1], "train_seconds": round(result.seconds, 3),
             "profile": prof.name, "train_images": len(y_train), "test_images": len(data.y_test),
-            "devices": strategy.num_replicas_in_sync}
+            "devices": strategy.num_replicas_in_sync, "compute_policy": compute_policy(rec.precision)}
     if calibrate_confidence:
         probs = result.model.predict(x_held, batch_size=1000, verbose=0)
         result.calibration = calibrate(probs, y_held, fit_on=f"{len(y_held):,} training images held out of training "

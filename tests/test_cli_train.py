@@ -77,6 +77,7 @@ def test_two_devices_give_the_numbers_of_one(trained, tmp_path, mnist_dir):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.splitlines()[-1])
     assert summary["devices"] == 2 and json.loads(out.with_suffix(".json").read_text())["devices"] == 2
+    assert summary["compute_policy"] == "float32"  # dense_128 asks for float32 on every CPU
     assert summary["test_accuracy"] == pytest.approx(lines[-1]["test_accuracy"], abs=2e-3)
 
 

@@ -49,7 +49,8 @@ def register(sub):
 
 
 def run(args) -> int:
-    from mnistlib.training import train_and_save  # imports TensorFlow: only for this subcommand
+    from mnistlib.saving import load_card  # these import TensorFlow: only for this subcommand
+    from mnistlib.training import train_and_save
 
     def report(epoch, seconds, accuracy):
         if args.json:
@@ -66,6 +67,7 @@ def run(args) -> int:
         print(json.dumps({"model_path": str(path), "recipe": result.recipe, "test_accuracy": accuracy,
                           "epochs": result.epochs, "train_seconds": round(result.seconds, 3), "seed": args.seed,
                           "params": int(result.model.count_params()), "devices": args.devices,
+                          "compute_policy": load_card(path).get("compute_policy"),
                           "temperature": result.calibration and round(result.calibration.temperature, 4)}),
               flush=True)
     else:
