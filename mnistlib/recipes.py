@@ -58,10 +58,11 @@ class Recipe:
     (sigmoid output, :class:`OneVsRestCrossentropy`). ``pen_copies``: pen variants of each training
     digit added to the training set (:func:`mnistlib.augment.pen_variants`, made by
     :func:`mnistlib.training.train_recipe`). ``ema``: momentum of an exponential moving average of the
-    weights, which become the trained model (``None``: no averaging). ``precision``: ``"float32"``, or ``"bfloat16"`` for mixed
-    precision where the CPU computes bfloat16 in hardware (:func:`mnistlib.config.compute_policy`; the
-    trained model is handed back in float32, :func:`float32_copy`). ``params``: the documented parameter
-    count (``None`` once the network's options are changed).
+    weights, which become the trained model (``None``: no averaging). ``precision``: ``"float32"``, or
+    ``"bfloat16"`` for mixed precision where the CPU computes bfloat16 in hardware
+    (:func:`mnistlib.config.compute_policy`; the trained model is handed back in float32,
+    :func:`float32_copy`). ``params``: the documented parameter count (``None`` once the network's
+    options are changed).
     """
 
     name: str
@@ -147,8 +148,8 @@ class Recipe:
                 "optimizer": self.optimizer, "loss": self.loss, "learning_rate": self.learning_rate,
                 "schedule": self.schedule or "constant",
                 "label_smoothing": self.label_smoothing, "epochs": self.epochs, "batch_size": self.batch_size,
-                "augment": self.augment is not None, "pen_copies": self.pen_copies, "ema": self.ema, "precision": self.precision,
-                "description": self.description}
+                "augment": self.augment is not None, "pen_copies": self.pen_copies, "ema": self.ema,
+                "precision": self.precision, "description": self.description}
 
 
 #: The registry: recipe name -> :class:`Recipe` (what ``mnistlib train --model`` accepts).
