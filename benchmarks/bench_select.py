@@ -134,7 +134,7 @@ def winner(group: str, results: dict[str, dict]) -> str:
         ok = {n: r for n, r in results.items() if r["reached_99"] == len(r["runs"])}
         return min(ok, key=lambda n: ok[n]["seconds_to_99_mean"]) if ok else None
     ok = {n: r for n, r in results.items() if budget is None or r["train_seconds_mean"] <= budget}
-    # equal mean accuracy (the same images right, summed in another order) goes to the fewer training seconds
+    # an exact tie in mean accuracy (up to floating-point rounding) goes to the fewer training seconds
     return max(ok, key=lambda n: (round(ok[n]["val_accuracy_mean"], 9), -ok[n]["train_seconds_mean"])) if ok else None
 
 
