@@ -42,13 +42,17 @@ from mnistlib.preprocess import SUBSET_SEED, kfold_splits, prepare_images  # noq
 from mnistlib.recipes import get_recipe  # noqa: E402
 from mnistlib.training import train_recipe  # noqa: E402
 
-#: The cnn_fast chosen on 2026-12-01 (1 December), which the cnn_fast candidates until 2026-12-02 were changes of.
-DEC1 = {"widths": (24, 48), "epochs": 1, "precision": "float32"}
+#: Former cnn_fast recipes, written out in full (the candidates of their day were changes of them): the one chosen
+#: on 2026-12-01 and the one chosen in the early morning of 2026-12-02.
+DEC1 = {"widths": (24, 48), "epochs": 1, "precision": "float32", "dense_units": 128, "batch_size": 128,
+        "learning_rate": 5e-3}
+DEC2 = {**DEC1, "widths": (16, 32), "epochs": 2, "precision": "bfloat16"}
 
 #: Candidates per group: name -> (base recipe, settings changed). The first is the current recipe.
 CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
-    "cnn_fast": {  # chosen 2026-12-02: widths 16-32, 2 epochs, bfloat16 (before: widths 24-48, 1 epoch, float32)
+    "cnn_fast": {  # chosen 2026-12-02 07:11: DEC2 with batch 256, lr 8e-3, dense 64 (select_cnn_fast_2026-12-02T0711)
         "cnn_fast": ("cnn_fast", {}),
+        "cnn_fast of 2026-12-02 morning (batch 128, lr 5e-3, dense 128)": ("cnn_fast", DEC2),
         "cnn_fast of 2026-12-01 (widths 24-48, 1 epoch, float32)": ("cnn_fast", DEC1),
         "widths 16-32 (the November cnn_fast)": ("cnn_fast", {**DEC1, "widths": (16, 32)}),
         "widths 16-32, batch 256, lr 8e-3": ("cnn_fast", {**DEC1, "widths": (16, 32), "batch_size": 256,
@@ -75,6 +79,17 @@ CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
                                                     "precision": "bfloat16"}),
         "widths 32-64, batch 64, lr 3e-3, bfloat16": ("cnn_fast", {**DEC1, "widths": (32, 64), "batch_size": 64,
                                                                "learning_rate": 3e-3, "precision": "bfloat16"}),
+        # 2026-12-02, third and fourth runs (07:06, 07:11): changes of DEC2, named "cnn_fast" in those runs' files. A
+        # step of this small network costs nearly as much at batch 128 as at 256, so bigger batches make epochs
+        # cheaper. The winner of 07:11, "batch 256, lr 8e-3, dense 64", is the cnn_fast above now.
+        "batch 256, lr 8e-3": ("cnn_fast", {**DEC2, "batch_size": 256, "learning_rate": 8e-3}),
+        "batch 256, lr 5e-3": ("cnn_fast", {**DEC2, "batch_size": 256, "learning_rate": 5e-3}),
+        "widths 24-48, batch 256, lr 8e-3": ("cnn_fast", {**DEC2, "widths": (24, 48), "batch_size": 256,
+                                                          "learning_rate": 8e-3}),
+        "dense 64": ("cnn_fast", {**DEC2, "dense_units": 64}),
+        "batch 512, lr 1e-2, 3 epochs": ("cnn_fast", {**DEC2, "batch_size": 512, "learning_rate": 1e-2, "epochs": 3}),
+        "batch 256, lr 1.2e-2": ("cnn_fast", {**DEC2, "batch_size": 256, "learning_rate": 1.2e-2}),
+        "batch 384, lr 1e-2": ("cnn_fast", {**DEC2, "batch_size": 384, "learning_rate": 1e-2}),
     },
     "dense": {  # chosen 2026-12-01: augmentation + label smoothing 0.1 (the former dense had neither)
         "dense": ("dense", {}),

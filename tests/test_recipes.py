@@ -36,7 +36,7 @@ HAND_COUNTED = {
     # this course's recipes: bias-free dense layers followed by BatchNorm (4 numbers per unit);
     # the CNNs' conv layers have biases and no BatchNorm (the slowest layer on a CPU)
     "dense": 784 * 512 + 4 * 512 + 512 * 512 + 4 * 512 + dense(512, 10),
-    "cnn_fast": conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 128 + 4 * 128 + dense(128, 10),
+    "cnn_fast": conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 64 + 4 * 64 + dense(64, 10),
     "cnn": conv(3, 1, 32) + conv(3, 32, 64) + 7 * 7 * 64 * 128 + 4 * 128 + dense(128, 10),
 }
 
@@ -113,7 +113,7 @@ def test_a_stride_2_convolution_replaces_the_pooling_after_it():
     model = build_model(get_recipe("cnn_fast").replace(strides=(1, 2)))
     # Conv16 5x5 + pool: 14x14; Conv32 5x5 with stride 2: 7x7, no pool; the dense layer sees 7*7*32 numbers
     assert [type(layer).__name__ for layer in model.layers].count("MaxPooling2D") == 1
-    assert model.count_params() == conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 128 + 4 * 128 + dense(128, 10)
+    assert model.count_params() == conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 64 + 4 * 64 + dense(64, 10)
     with pytest.raises(ValueError):  # one stride per width
         build_model(get_recipe("cnn_fast").replace(strides=(1, 2, 2)))
 
@@ -145,7 +145,7 @@ def schedule_of(model) -> dict:
 def test_a_recipe_schedule_is_laid_out_for_the_data_it_trains_on():
     new_model_session(0)
     fast = schedule_of(build_model("cnn_fast"))
-    assert fast["total_steps"] == 2 * -(-TRAIN_SIZE // 128) == 2 * get_recipe("cnn_fast").steps_per_epoch()
+    assert fast["total_steps"] == 2 * -(-TRAIN_SIZE // 256) == 2 * get_recipe("cnn_fast").steps_per_epoch()
     assert fast["peak"] == get_recipe("cnn_fast").learning_rate
     new_model_session(0)
     small = schedule_of(build_model("cnn", train_size=300, epochs=2, batch_size=100))
