@@ -89,6 +89,12 @@ class TrainResult:
         return table
 
 
+def _accuracy(model, x, y, batch_size: int = 1000) -> float:
+    """Share of the images ``x`` whose most probable class is their label ``y`` (the test accuracy that
+    :class:`EpochTimer` records after each epoch and :func:`train_recipe` re-scores on the model it hands back)."""
+    return float(np.mean(np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1) == y))
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Times each epoch's training (Keras' validation pass excluded) and, optionally, scores a test set.
 
@@ -122,9 +128,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.epoch_seconds.append(time.perf_counter() - self._start - self._val + extra)
         accuracy = None
         if self.test_data is not None:
-            x, y = self.test_data
-            probs = self.model.predict(x, batch_size=self.batch_size, verbose=0)
-            accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
+            accuracy = _accuracy(self.model, *self.test_data, batch_size=self.batch_size)
             self.test_accuracy.append(accuracy)
             if logs is not None:
                 logs["test_accuracy"] = accuracy
@@ -211,9 +215,7 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     with _tf().distribute.get_strategy().scope():
         result.model = float32_copy(trained, rec)
     if (result.model is not trained or rec.ema is not None) and result.test_accuracy:
-        x_test, y_test = _checked(test_data, "test")
-        probs = result.model.predict(x_test, batch_size=1000, verbose=0)
-        result.test_accuracy[-1] = float(np.mean(np.argmax(probs, axis=1) == y_test))
+        result.test_accuracy[-1] = _accuracy(result.model, *_checked(test_data, "test"))
     return result
 
 
