@@ -17,7 +17,7 @@ from mnistlib.recipes import RECIPES, Recipe, build_model, get_recipe, register_
 from mnistlib.runtime import ExportError
 from mnistlib.saving import load_card
 from mnistlib.training import (
-    TrainResult, _save_or_rescue, cross_validate, cv_summary, fit, train_recipe,
+    TrainResult, _batches, _save_or_rescue, cross_validate, cv_summary, fit, train_recipe,
 )
 
 
@@ -132,6 +132,27 @@ def test_fit_keeps_the_models_own_loss_optimizer_and_schedule(small):
     plain = float(keras.losses.SparseCategoricalCrossentropy()(y, model.predict(x, verbose=0)))
     assert result.history["loss"][0] > plain
     assert result.test_accuracy[0] > 0.6
+
+
+def test_fit_trains_on_the_batches_keras_would_shuffle_without_tf_data_autotuning(small):
+    """fit feeds Keras' own shuffled batches (the same numbers as model.fit(x, y, shuffle=True)) with tf.data's
+    autotuning off: its tuning thread made destroying each epoch's input iterator stall for up to 20 s."""
+    x, y, _, _ = small
+    histories = []
+    for ours in (True, False):
+        new_model_session(3)
+        model = build_model(get_recipe("dense_128"))
+        if ours:
+            histories.append(fit(model, x, y, epochs=2, batch_size=100, verbose=0).history)
+        else:
+            histories.append(model.fit(x, y, epochs=2, batch_size=100, shuffle=True, verbose=0).history)
+    assert histories[0] == histories[1]
+    new_model_session(3)
+    batches = _batches(x, y, 300)
+    assert batches.options().autotune.enabled is False
+    assert int(batches.cardinality()) == 7  # 2,000 images: six batches of 300 and one of 200
+    labels = np.concatenate([b[1].numpy() for b in batches])
+    assert sorted(labels) == sorted(y) and not np.array_equal(labels, y)  # every image once, shuffled
 
 
 def test_fit_needs_a_compiled_model(small):
