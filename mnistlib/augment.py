@@ -41,12 +41,26 @@ keras = _keras()
 DEFAULTS = {"rotation": 10.0, "shear": 0.15, "zoom": 0.10, "translation": 0.10, "stroke": 0.5}
 
 
+def max_3x3(x):
+    """The maximum over each pixel's 3x3 neighbourhood of a ``(N, H, W, C)`` batch: exactly
+    ``keras.ops.max_pool(x, 3, strides=1, padding="same")``, computed as the maximum of three
+    shifted copies down the rows, then across the columns. On a one-channel image the pooling
+    op is about ten times slower on a CPU (measured: 6.2 s against 0.7 s for the 60,000
+    training digits, 2-core AMD EPYC), and it was most of the time of a ``dense`` epoch."""
+    ops = keras.ops
+    edge = float("-inf")  # padding that never wins, like the pooling's "same" border
+    rows = ops.pad(x, [(0, 0), (1, 1), (0, 0), (0, 0)], constant_values=edge)
+    x = ops.maximum(ops.maximum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+    cols = ops.pad(x, [(0, 0), (0, 0), (1, 1), (0, 0)], constant_values=edge)
+    return ops.maximum(ops.maximum(cols[:, :, :-2], cols[:, :, 1:-1]), cols[:, :, 2:])
+
+
 @keras.saving.register_keras_serializable(package="mnistlib")
 class RandomStrokeWidth(keras.layers.Layer):
     """Thicken or thin the strokes of each image by a random amount (training only).
 
     Grey-level dilation / erosion by a 3x3 square is a 3x3 max-pool of the image
-    (or of its negative). Each image gets a strength ``a`` uniform in
+    (or of its negative), computed by :func:`max_3x3`. Each image gets a strength ``a`` uniform in
     ``[-factor, factor]``: ``a > 0`` blends towards the dilated image (bolder pen),
     ``a < 0`` towards the eroded one (finer pen).
     """
@@ -63,8 +77,8 @@ class RandomStrokeWidth(keras.layers.Layer):
             return inputs
         ops = keras.ops
         x = ops.convert_to_tensor(inputs)
-        dilated = ops.max_pool(x, pool_size=3, strides=1, padding="same")
-        eroded = -ops.max_pool(-x, pool_size=3, strides=1, padding="same")
+        dilated = max_3x3(x)
+        eroded = -max_3x3(-x)
         batch = ops.shape(x)[0]
         a = keras.random.uniform((batch, 1, 1, 1), -self.factor, self.factor, seed=self.seed_generator, dtype=x.dtype)
         target = ops.where(a > 0, dilated, eroded)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from mnistlib.augment import RandomStrokeWidth, augmentation, keras, pen_variants
+from mnistlib.augment import RandomStrokeWidth, augmentation, keras, max_3x3, pen_variants
 from mnistlib.imageprep import fit_and_center
 from mnistlib.inputs import InputError
 from mnistlib.preprocess import prepare_images
@@ -38,6 +38,15 @@ def test_stroke_width_thickens_and_thins(mnist):
     ink_in, ink_out = x.sum(axis=(1, 2, 3)), out.sum(axis=(1, 2, 3))
     assert (ink_out > ink_in * 1.05).any() and (ink_out < ink_in * 0.95).any()
     np.testing.assert_array_equal(arr(layer(x, training=False)), x)
+
+
+def test_max_3x3_is_the_3x3_max_pool_and_the_grey_dilation(mnist):
+    x = prepare_images(mnist.x_train[:64])
+    x = np.concatenate([x, x - 0.5, -x], axis=-1)  # three channels, negative values too
+    fast = arr(max_3x3(x))
+    np.testing.assert_array_equal(fast, arr(keras.ops.max_pool(x, pool_size=3, strides=1, padding="same")))
+    np.testing.assert_array_equal(fast, ndimage.grey_dilation(x, size=(1, 3, 3, 1), mode="nearest"))
+    assert (fast >= x).all() and (fast > x).any()
 
 
 def test_pen_variants_are_seeded_refitted_digits_with_other_pens(mnist):
