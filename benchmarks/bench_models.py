@@ -168,6 +168,7 @@ def main() -> None:
                    f"python {platform.python_version()}",
         "load_average_at_start": round(load, 2),
         "native_bfloat16": native_bfloat16(),
+        "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),  # mnistlib.config turns them on unless told 0
         "seeds": seeds,
         "results": rows,
     }

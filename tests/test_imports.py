@@ -67,3 +67,16 @@ def test_mnistlib_data_json_does_not_import_tensorflow(mnist_dir):
     summary, heavy = proc.stdout.strip().splitlines()
     assert json.loads(summary)["train"]["images"] == 60000  # the command really ran
     assert heavy == "[]", heavy
+
+
+def test_mnistlib_turns_on_tensorflows_onednn_kernels_unless_told_not_to():
+    """TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX-512 VNNI, bfloat16 or AMX; mnistlib
+    turns them on everywhere (1.5-2 x faster CNN training on an AVX2-only CPU), and an explicit 0 is respected."""
+    code = ("import mnistlib.config as c; c.tf(); "
+            "from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    for setting, expected in ((None, "True"), ("0", "False")):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                              env={**env, **({"TF_ENABLE_ONEDNN_OPTS": setting} if setting else {})})
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == expected, (setting, proc.stdout)
