@@ -53,9 +53,9 @@ FIGURES_DIR = ROOT / "figures"
 MODELS_DIR = ROOT / "models"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is ever imported
-# TensorFlow uses oneDNN's convolution kernels by default only on CPUs with AVX-512 VNNI, bfloat16 or AMX; on other
-# x86 CPUs (an AVX2-only AMD EPYC, say) it falls back to slower generic kernels: 1.5-2 x slower training for the CNNs.
-# Turned on here for every CPU (export TF_ENABLE_ONEDNN_OPTS=0 to turn it off); this changes nothing where it is on anyway.
+# TensorFlow uses oneDNN's kernels by default only on CPUs with AVX-512 VNNI, bfloat16 or AMX; on other x86 CPUs (an
+# AVX2-only AMD EPYC, say) it falls back to generic kernels that train the CNNs 1.3-2 x slower. Turned on here for every
+# CPU (TF_ENABLE_ONEDNN_OPTS=0 turns them off); where TensorFlow turns them on itself, nothing changes.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 
