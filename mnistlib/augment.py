@@ -13,26 +13,13 @@ Two small Keras layers are written here: :class:`RandomAffine` (rotation, shear,
 shift in one resampling, see its docstring for why) and :class:`RandomStrokeWidth` (Keras has
 no morphology layer).
 
-:func:`pen_variants` is different: it makes extra training digits, once, before training
-(notebook 07, the ``cnn`` recipe). A picture of a digit reaches the model through
-:func:`mnistlib.imageprep.to_mnist`, which thresholds it and refits it to the 20-pixel box, so
-a bold marker or a low-resolution scan gives much thicker, harder-edged strokes than any
-MNIST digit. The variants are MNIST training digits written with such pens (much bolder or
-finer, slanted, squashed, often binarised) and then refitted exactly like a prepared photo.
+The pen variants (:func:`mnistlib.pens.pen_variants`) are different: extra training digits
+written with other pens, made once before training, not in every batch.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
-from PIL import Image
-from scipy import ndimage
-
-from mnistlib.config import DEFAULT_SEED
 from mnistlib.config import keras as _keras
-from mnistlib.imageprep import fit_and_center
-from mnistlib.inputs import INPUT_SHAPE, check_images
 
 keras = _keras()
 
@@ -180,65 +167,3 @@ def augmentation(
     if stroke:
         layers.append(RandomStrokeWidth(stroke, seed=seeds[1]))
     return keras.Sequential(layers, name=name)
-
-
-# --------------------------------------------------------------------------- pen variants (numpy)
-
-#: Working scale of :func:`pen_variants` (28 px -> 84 px), so a pen can change by a third of a pixel.
-PEN_SCALE = 3
-#: Pen-radius changes at the working scale, drawn uniformly: negative thins, positive thickens.
-PEN_RADII = (-2, -1, 0, 0, 1, 2, 3, 4)
-
-
-def _disk(radius: int) -> np.ndarray:
-    return np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius + 0.3
-
-
-def _pen_variant(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    n = image.shape[0] * PEN_SCALE
-    x = np.asarray(Image.fromarray(np.asarray(image, np.float32), "F").resize((n, n), Image.BILINEAR), np.float32)
-    angle = np.deg2rad(rng.uniform(-15.0, 15.0))
-    shear = rng.uniform(-0.3, 0.3)
-    sy, sx = np.exp(rng.uniform(-0.2, 0.2, size=2))  # squash or stretch each axis on its own
-    rotate = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    matrix = rotate @ np.array([[1.0, 0.0], [shear, 1.0]]) @ np.diag([sy, sx])
-    inverse = np.linalg.inv(matrix)
-    centre = np.array([n / 2.0, n / 2.0])
-    x = ndimage.affine_transform(x, inverse, offset=centre - inverse @ centre, order=1)
-    radius = int(rng.choice(PEN_RADII))
-    if radius > 0:
-        x = ndimage.grey_dilation(x, footprint=_disk(radius))
-    elif radius < 0:
-        thinner = ndimage.grey_erosion(x, footprint=_disk(-radius))
-        if (thinner > 0.5).sum() > 0.4 * (x > 0.5).sum():  # never erase a thin digit
-            x = thinner
-    if rng.random() < 0.7:  # a scanner or the to_mnist threshold: hard edges
-        x = (x > rng.uniform(0.25, 0.6)).astype(np.float32)
-    return fit_and_center(x)
-
-
-def pen_variants(images, copies: int = 2, seed: int = DEFAULT_SEED, threads: int = 2) -> np.ndarray:
-    """``copies`` pen variants of every image (float32 ``(copies * N, 28, 28, 1)`` in [0, 1], copy-major).
-
-    ``images``: MNIST digits, uint8 0..255 or float in [0, 1], ``(N, 28, 28)`` or ``(N, 28, 28, 1)``.
-    Each variant: upsampled x3, rotated ±15°, slanted ±0.3, each axis scaled by e^±0.2, the pen
-    radius changed by one of :data:`PEN_RADII` (thirds of a pixel), binarised at a random level
-    70 % of the time, and refitted with :func:`mnistlib.imageprep.fit_and_center`. Seeded:
-    the same ``seed`` gives the same variants (whatever ``threads``). The ``cnn`` recipe adds
-    one copy to its training set (notebook 07); about 15 s per 60,000 images on 2 cores.
-    """
-    x = np.asarray(images)
-    x = check_images(x / np.float32(255.0) if x.dtype == np.uint8 else x, name="pen_variants' digits")[..., 0]
-    out = np.empty((copies * len(x), *INPUT_SHAPE), np.float32)
-    chunk = 2000
-    jobs = [(c, start) for c in range(copies) for start in range(0, len(x), chunk)]
-
-    def run(job):
-        c, start = job
-        rng = np.random.default_rng([seed, c, start])
-        for i in range(start, min(start + chunk, len(x))):
-            out[c * len(x) + i, ..., 0] = _pen_variant(x[i], rng)
-
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        list(pool.map(run, jobs))
-    return out

@@ -56,7 +56,7 @@ class Recipe:
     or ``None`` for no augmentation layers. ``schedule``: ``"onecycle"``, ``"cosine"`` or ``None``
     (constant ``learning_rate``). ``loss``: ``"categorical"`` (softmax output) or ``"one_vs_rest"``
     (sigmoid output, :class:`OneVsRestCrossentropy`). ``pen_copies``: pen variants of each training
-    digit added to the training set (:func:`mnistlib.augment.pen_variants`, made by
+    digit added to the training set (:func:`mnistlib.pens.pen_variants`, made by
     :func:`mnistlib.training.train_recipe`). ``ema``: momentum of an exponential moving average of the
     weights, which become the trained model (``None``: no averaging). ``precision``: ``"float32"``, or
     ``"bfloat16"`` for mixed precision where the CPU computes bfloat16 in hardware

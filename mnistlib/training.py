@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from mnistlib.augment import pen_variants
 from mnistlib.calibration import Calibration, calibrate, calibration_split, card_temperature
 from mnistlib.config import DEFAULT_SEED, Profile, compute_policy, new_model_session, profile
 from mnistlib.config import keras as _keras
@@ -38,6 +37,7 @@ from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
 from mnistlib.evaluation import evaluate
 from mnistlib.inputs import check_images, check_labels
+from mnistlib.pens import pen_variants
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
 from mnistlib.recipes import Recipe, build_model, float32_copy, get_recipe
 from mnistlib.runtime import ExportError

@@ -1,14 +1,11 @@
-"""mnistlib.augment: the augmentation layers (seeded, training only) and the pen variants."""
+"""mnistlib.augment: the augmentation layers (seeded, training only)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy import ndimage
 
-from mnistlib.augment import RandomStrokeWidth, augmentation, keras, max_3x3, pen_variants
-from mnistlib.imageprep import fit_and_center
-from mnistlib.inputs import InputError
+from mnistlib.augment import RandomStrokeWidth, augmentation, keras, max_3x3
 from mnistlib.preprocess import prepare_images
 
 
@@ -47,25 +44,3 @@ def test_max_3x3_is_the_3x3_max_pool_and_the_grey_dilation(mnist):
     np.testing.assert_array_equal(fast, arr(keras.ops.max_pool(x, pool_size=3, strides=1, padding="same")))
     np.testing.assert_array_equal(fast, ndimage.grey_dilation(x, size=(1, 3, 3, 1), mode="nearest"))
     assert (fast >= x).all() and (fast > x).any()
-
-
-def test_pen_variants_are_seeded_refitted_digits_with_other_pens(mnist):
-    x = mnist.x_train[:60]
-    a = pen_variants(x, copies=2, seed=3)
-    assert a.shape == (120, 28, 28, 1) and a.dtype == np.float32
-    assert 0.0 <= a.min() and a.max() <= 1.0
-    np.testing.assert_array_equal(a, pen_variants(x, copies=2, seed=3, threads=1))  # seeded, any thread count
-    assert not np.array_equal(a, pen_variants(x, copies=2, seed=4))
-    assert not np.array_equal(a[:60], a[60:])  # the two copies differ
-    for v in a[..., 0]:  # refitted like a prepared photo: longest side 20 px, centre of mass near (14, 14)
-        rows, cols = np.flatnonzero(v.any(axis=1)), np.flatnonzero(v.any(axis=0))
-        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21)
-        assert np.allclose(ndimage.center_of_mass(v), 14, atol=1.5)
-    # the pen changes: relative to the same digit refitted, some variants carry much more ink, some less
-    ratio = a[..., 0].sum(axis=(1, 2)) / np.tile([fit_and_center(d / 255.0).sum() for d in x], 2)
-    assert ratio.max() > 1.5 and ratio.min() < 0.9
-
-
-def test_pen_variants_refuse_other_shapes_with_the_library_error():
-    with pytest.raises(InputError, match="28, 28"):
-        pen_variants(np.zeros((2, 32, 32), np.float32))
