@@ -5,11 +5,11 @@ thresholds it and refits it to the 20-pixel box, so a bold marker or a low-resol
 gives much thicker, harder-edged strokes than any MNIST digit. :func:`pen_variants` writes
 MNIST training digits with such pens (much bolder or finer, slanted, squashed, often
 binarised) and refits them exactly like a prepared photo; the ``cnn`` recipe adds one
-variant per training digit (:func:`mnistlib.training.train_recipe`). Notebooks import it as
-``mnistlib.augment.pen_variants``, beside the augmentation layers.
+variant per training digit (:func:`mnistlib.training.train_recipe`). Notebook 03 shows them
+beside the augmentation layers of :mod:`mnistlib.augment`.
 
-This module imports numpy, scipy and Pillow only, never TensorFlow: the variants are made
-in joblib's worker processes (Python's lock makes threads no faster), which import just this.
+This module never imports TensorFlow: the variants are made in joblib's worker processes
+(Python's lock makes threads no faster), which import just this module.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def pen_variants(images, copies: int = 2, seed: int = DEFAULT_SEED, processes: i
     out = np.empty((copies * len(x), *INPUT_SHAPE), np.float32)
     chunks = (delayed(_chunk)(x[start:start + CHUNK], seed, c, start) for c, start in jobs)
     # joblib's worker processes import this module only (never the caller's TensorFlow or script)
-    done = Parallel(n_jobs=min(processes, len(jobs)))(chunks)
+    done = Parallel(n_jobs=max(1, min(processes, len(jobs))))(chunks)
     for (c, start), variants in zip(jobs, done):
         out[c * len(x) + start:c * len(x) + start + len(variants), ..., 0] = variants
     return out
