@@ -4,7 +4,8 @@ For each model file (``mnistlib train --model cnn --seed S --out FILE``: trained
 minus the 5,000 of ``calibration.calibration_split``, seeded by ``preprocess.SUBSET_SEED``), the
 accuracy on those 5,000 held-out images of: the model alone, the mean of its probabilities over the
 image and its four shifts by one pixel (up, down, left, right), and over the image and its eight
-shifts (the 3x3 neighbourhood; shifted in zeros, never wrapped). The setting with the best mean over
+shifts (the 3x3 neighbourhood; shifted in zeros, never wrapped: ``mnistlib.tta``). A model that already
+averages over shifts (``Recipe.shifts``) is measured through the network inside it. The setting with the best mean over
 the models is chosen there (the fewer shifts on a tie); ``--test`` then scores the model alone and
 the chosen setting once on the 10,000 test images. Prints one JSON line per model, then the summary.
 Run: ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_tta.py [--test] FILE [FILE ...]``.
@@ -26,22 +27,14 @@ from mnistlib import calibration  # noqa: E402
 from mnistlib.data import load_mnist  # noqa: E402
 from mnistlib.preprocess import SUBSET_SEED, prepare_images  # noqa: E402
 from mnistlib.saving import load_model  # noqa: E402
+from mnistlib.tta import SHIFTS, base_network, shift_accuracies  # noqa: E402
 
-SETTINGS = {"none": [(0, 0)],
-            "4 shifts": [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)],
-            "8 shifts": [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]}
-
-
-def shifted(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """``(N, 28, 28, 1)`` images moved ``dy`` rows down and ``dx`` columns right, zeros shifted in."""
-    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)])
-    return padded[:, 1 - dy:29 - dy, 1 - dx:29 - dx]
+SETTINGS = {(f"{n} shifts" if n else "none"): n for n in SHIFTS}
 
 
 def accuracies(model, x: np.ndarray, y: np.ndarray, settings) -> dict:
-    probs = {s: model.predict(shifted(x, *s), batch_size=1000, verbose=0) for s in SETTINGS["8 shifts"]}
-    return {name: float((np.mean([probs[s] for s in SETTINGS[name]], axis=0).argmax(1) == y).mean())
-            for name in settings}
+    scores = shift_accuracies(model, x, y, [SETTINGS[name] for name in settings])
+    return {name: scores[SETTINGS[name]] for name in settings}
 
 
 def main() -> None:
@@ -52,7 +45,7 @@ def main() -> None:
     d = load_mnist()
     _, held = calibration.calibration_split(d.y_train, SUBSET_SEED)
     x_held, y_held = prepare_images(d.x_train[held]), d.y_train[held]
-    models = {path: load_model(path) for path in args.models}
+    models = {path: base_network(load_model(path)) for path in args.models}  # the network, without its own shifts
     val = {}
     for path, model in models.items():
         val[path] = accuracies(model, x_held, y_held, SETTINGS)
@@ -60,7 +53,7 @@ def main() -> None:
     summary = {name: (float(np.mean([v[name] for v in val.values()])), float(np.std([v[name] for v in val.values()],
                                                                                       ddof=1 if len(val) > 1 else 0)))
                for name in SETTINGS}
-    chosen = max(SETTINGS, key=lambda name: (round(summary[name][0], 6), -len(SETTINGS[name])))
+    chosen = max(SETTINGS, key=lambda name: (round(summary[name][0], 6), -SETTINGS[name]))
     print(json.dumps({"validation_mean_sd": summary, "chosen": chosen}), flush=True)
     if args.test:
         x_test = prepare_images(d.x_test)

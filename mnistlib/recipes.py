@@ -40,6 +40,7 @@ from mnistlib.inputs import INPUT_SHAPE
 from mnistlib.optim import (
     LOSSES, OPTIMIZERS, SCHEDULES, OneVsRestCrossentropy, compile_model, make_optimizer, make_schedule,
 )
+from mnistlib.tta import check_shifts, with_shifts
 
 keras = _keras()
 
@@ -61,8 +62,10 @@ class Recipe:
     weights, which become the trained model (``None``: no averaging). ``precision``: ``"float32"``, or
     ``"bfloat16"`` for mixed precision where the CPU computes bfloat16 in hardware
     (:func:`mnistlib.config.compute_policy`; the trained model is handed back in float32,
-    :func:`float32_copy`). ``params``: the documented parameter count (``None`` once the network's
-    options are changed).
+    :func:`float32_copy`). ``shifts``: test-time augmentation, 0, 4 or 8: the trained network is saved
+    inside a model that answers with the mean of its probabilities over the image and that many one-pixel
+    shifts (:func:`mnistlib.tta.with_shifts`; training itself sees no shifts). ``params``: the documented
+    parameter count (``None`` once the network's options are changed).
     """
 
     name: str
@@ -80,6 +83,7 @@ class Recipe:
     pen_copies: int = 0
     ema: float | None = None
     precision: str = "float32"
+    shifts: int = 0
     params: int | None = None
 
     def __post_init__(self):
@@ -104,6 +108,10 @@ class Recipe:
             raise MnistlibError(f"{where}: ema must be a momentum in (0, 1) or None, not {self.ema!r}")
         if self.precision not in PRECISIONS:
             raise MnistlibError(f"{where}: unknown precision {self.precision!r}; use one of: {', '.join(PRECISIONS)}")
+        try:
+            check_shifts(self.shifts)
+        except MnistlibError as exc:
+            raise MnistlibError(f"{where}: {exc}") from None
         if not self.learning_rate > 0:
             raise MnistlibError(f"{where}: learning_rate must be positive, not {self.learning_rate!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -149,7 +157,7 @@ class Recipe:
                 "schedule": self.schedule or "constant",
                 "label_smoothing": self.label_smoothing, "epochs": self.epochs, "batch_size": self.batch_size,
                 "augment": self.augment is not None, "pen_copies": self.pen_copies, "ema": self.ema,
-                "precision": self.precision, "description": self.description}
+                "precision": self.precision, "shifts": self.shifts, "description": self.description}
 
 
 #: The registry: recipe name -> :class:`Recipe` (what ``mnistlib train --model`` accepts).
@@ -219,6 +227,19 @@ def float32_copy(model, recipe: str | Recipe):
                          loss=rec.loss)
 
 
+def final_model(model, recipe: str | Recipe):
+    """The model ``recipe`` saves and predicts with, made from the ``model`` it trained
+    (:func:`mnistlib.training.train_recipe`): in float32 (:func:`float32_copy`), and inside
+    :func:`mnistlib.tta.with_shifts` when the recipe averages over shifts (compiled with the network's
+    optimizer, which holds the shared weights' training state)."""
+    rec = get_recipe(recipe)
+    model = float32_copy(model, rec)
+    if not rec.shifts:
+        return model
+    return compile_model(with_shifts(model, rec.shifts), model.optimizer, label_smoothing=rec.label_smoothing,
+                         loss=rec.loss)
+
+
 def recipe_table():
     """:data:`RECIPES` as a ``pandas.DataFrame``, one row per recipe (notebook 06)."""
     return pd.DataFrame([r.summary() for r in RECIPES.values()]).set_index("recipe")
@@ -252,11 +273,12 @@ for _recipe in (
            params=114_506),
     Recipe("cnn", "best single model: augmentation (rotation, shear, zoom, shift, stroke width) and one pen variant "
            "per training digit; Conv32-Pool, Conv64-Pool, Dense 128-BN, Dropout 0.25; one-cycle Adam 3e-3, "
-           "batch 128, 10 epochs", networks.convnet, {"dropout": 0.25}, learning_rate=3e-3, schedule="onecycle",
-           augment={}, pen_copies=1, params=422_026),
+           "batch 128, 10 epochs; answers with the mean over the image and its 8 one-pixel shifts (chosen on "
+           "held-out images: benchmarks/bench_tta.py)", networks.convnet, {"dropout": 0.25}, learning_rate=3e-3,
+           schedule="onecycle", augment={}, pen_copies=1, shifts=8, params=422_026),
 ):
     register_recipe(_recipe)
 
 
-__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "float32_copy", "get_recipe",
+__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "final_model", "float32_copy", "get_recipe",
            "recipe_table", "register_recipe"]

@@ -39,7 +39,7 @@ from mnistlib.evaluation import evaluate
 from mnistlib.inputs import check_images, check_labels
 from mnistlib.pens import pen_variants
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
-from mnistlib.recipes import Recipe, build_model, float32_copy, get_recipe
+from mnistlib.recipes import Recipe, build_model, final_model, get_recipe
 from mnistlib.runtime import ExportError
 from mnistlib.saving import check_output_path, load_card, load_model, save_model, saved_model_path
 
@@ -205,9 +205,10 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     one explicitly. The recipe's pen variants (seeded by ``seed``) are made from what is left
     and added to it; then :func:`mnistlib.recipes.build_model` lays the schedule out over exactly
     these digits and :func:`fit` trains. Call :func:`mnistlib.config.new_model_session` first.
-    A model trained in mixed precision (``recipe.precision``) is handed back in float32
-    (:func:`mnistlib.recipes.float32_copy`). With that or weight averaging (``recipe.ema``) the model
-    changes after the last epoch, so the last test accuracy is scored again on the model handed back.
+    The model handed back is the one the recipe saves (:func:`mnistlib.recipes.final_model`): in float32
+    after mixed precision (``recipe.precision``), averaging over one-pixel shifts when ``recipe.shifts``.
+    When it or weight averaging (``recipe.ema``) changes the model after the last epoch, the last test
+    accuracy is scored again on the model handed back.
     """
     rec = get_recipe(recipe)
     epochs = _positive(epochs if epochs is not None else rec.epochs, "epochs")
@@ -230,7 +231,7 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
                  test_data=test_data, callbacks=callbacks, on_epoch=on_epoch, verbose=verbose, prep_seconds=prep)
     trained = result.model
     with _tf().distribute.get_strategy().scope():
-        result.model = float32_copy(trained, rec)
+        result.model = final_model(trained, rec)
     if (result.model is not trained or rec.ema is not None) and result.test_accuracy:
         result.test_accuracy[-1] = _accuracy(result.model, *_checked(test_data, "test"))
     return result
@@ -329,7 +330,8 @@ def train_and_save(recipe: str | Recipe, out=None, *, epochs: int | None = None,
     card = {"recipe": rec.name, "seed": seed, "epochs": epochs, "batch_size": result.batch_size,
             "test_accuracy": result.test_accuracy[-1], "train_seconds": round(result.seconds, 3),
             "profile": prof.name, "train_images": len(y_train), "test_images": len(data.y_test),
-            "devices": strategy.num_replicas_in_sync, "compute_policy": compute_policy(rec.precision)}
+            "devices": strategy.num_replicas_in_sync, "compute_policy": compute_policy(rec.precision),
+            "shifts": rec.shifts}
     if calibrate_confidence:
         probs = result.model.predict(x_held, batch_size=1000, verbose=0)
         result.calibration = calibrate(probs, y_held, fit_on=f"{len(y_held):,} training images held out of training "

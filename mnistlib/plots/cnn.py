@@ -10,6 +10,7 @@ from mnistlib.errors import MnistlibError
 from mnistlib.inputs import INPUT_SHAPE, check_images, gray_image
 from mnistlib.plots._style import STYLE, _figure, show_digit, styled
 from mnistlib.preprocess import prepare_images
+from mnistlib.tta import base_network
 
 
 def _conv_layers(model) -> list:
@@ -44,8 +45,9 @@ def _pick_layer(model, layer):
 def conv_filters(model, layer=None, *, cols: int = 8):
     """The kernels of a Conv2D layer (default: the first one) as small red/blue images on one shared
     scale (08_evaluate). ``layer``: None, a layer name, the index among the Conv2D layers, or the layer.
-    Kernels with several input channels are shown averaged over them."""
-    layer = _pick_layer(model, layer)
+    Kernels with several input channels are shown averaged over them. A model that averages over shifts
+    (:func:`mnistlib.tta.with_shifts`) shows its network's."""
+    layer = _pick_layer(base_network(model), layer)
     weights = layer.get_weights()
     if not weights:
         raise MnistlibError(f"layer {layer.name!r} has no weights yet: build the model first")
@@ -91,9 +93,11 @@ def _one_image(image) -> np.ndarray:
 def feature_maps(model, image, *, max_maps: int = 8):
     """One digit (left) and up to ``max_maps`` of its feature maps after each Conv2D layer (one row per
     layer; after the layer's BatchNorm/ReLU when they follow it) (08_evaluate). Layers that only act in
-    training (augmentation, dropout) are inactive here."""
+    training (augmentation, dropout) are inactive here. A model that averages over shifts
+    (:func:`mnistlib.tta.with_shifts`) shows its network's maps for the image itself."""
     if not isinstance(max_maps, int) or max_maps < 1:
         raise MnistlibError(f"max_maps must be a positive whole number, not {max_maps!r}")
+    model = base_network(model)
     convs = _conv_layers(model)
     if not convs:
         raise MnistlibError(f"model {getattr(model, 'name', '?')!r} has no Conv2D layer")
