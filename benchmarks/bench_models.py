@@ -82,6 +82,17 @@ def inference_rate(path: Path) -> float:
     return len(x) / best
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"
+
+
 def row(name: str, run: dict, rate: float | None, seed: int) -> dict:
     to99 = next((e["train_seconds"] for e in run["epochs"] if e["test_accuracy"] >= 0.99), None)
     epoch99 = next((e["epoch"] for e in run["epochs"] if e["test_accuracy"] >= 0.99), None)
@@ -108,7 +119,8 @@ def summary(runs: list[dict]) -> dict:
             "train_seconds_mean": _mean_sd(r["train_seconds"] for r in runs)[0],
             "seconds_to_99_mean": to99[0], "seconds_to_99_sd": to99[1], "reached_99": len(reached),
             "inference_images_per_s": runs[0]["inference_images_per_s"], "params": runs[0]["params"],
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+            "machines": sorted({r["machine"] for r in runs if "machine" in r})}
 
 
 def table(summaries: list[dict]) -> str:
@@ -162,10 +174,13 @@ def main() -> None:
                 print(f"== {name} seed {seed}", flush=True)
                 run = train(name, out, seed)
                 rows.append(row(name, run, inference_rate(out) if i == 0 else None, seed))
+    machine = f"{os.cpu_count()}-core {cpu_model()} ({platform.machine()}), {platform.system()}, " \
+              f"python {platform.python_version()}"
+    for r in rows:  # a partial run merges into an older file: each run says where and when it was measured
+        r.update(machine=machine, date=started.isoformat(timespec="seconds"))
     result = {
         "date": started.isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()}-core {platform.machine()} CPU, {platform.system()}, "
-                   f"python {platform.python_version()}",
+        "machine": machine,
         "load_average_at_start": round(load, 2),
         "native_bfloat16": native_bfloat16(),
         "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),  # mnistlib.config turns them on unless told 0
