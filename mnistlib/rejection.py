@@ -30,7 +30,7 @@ from mnistlib.imageprep import to_mnist
 #: validation digits of each kind of picture -- scan, photo, canvas, pen drawing -- stay correct);
 #: ``models/nondigit.json`` records them as ``threshold``/``min_confidence``.
 NONDIGIT_THRESHOLD = 0.65
-MIN_CONFIDENCE = 0.52
+MIN_CONFIDENCE = 0.69
 DETECTOR_NAME = "nondigit.keras"
 #: The detector is the mean of this many small networks trained with different seeds and pictures (chosen on
 #: validation: ``benchmarks/bench_detector.py``; one network alone varied too much from seed to seed).
