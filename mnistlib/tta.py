@@ -1,4 +1,4 @@
-"""Test-time augmentation by one-pixel shifts (notebooks 07_train and 08_evaluate).
+"""Test-time augmentation by one-pixel shifts (notebook 07_train; 05 and 08 look inside with :func:`base_network`).
 
 A trained network answers for the image and for copies of it moved by one pixel; the model that is
 saved averages those probabilities. A digit drawn one pixel off-centre is still the same digit, so
@@ -7,7 +7,8 @@ the average is steadier than one look: ``cnn`` gains about 0.2 points on held-ou
 set was scored). :func:`shifted` moves a batch in numpy, :func:`with_shifts` wraps a trained network
 into one Keras model that does it inside (built-in layers only, so that it saves, loads and exports
 to LiteRT like any other model; the network's weights are shared, not copied), and
-:func:`base_network` finds the network inside again (notebook 08's filter and feature-map figures).
+:func:`base_network` finds the network inside again (notebook 05's solution 6, notebook 08's filter and
+feature-map figures).
 A recipe asks for it with ``Recipe.shifts`` (:mod:`mnistlib.recipes`).
 """
 
