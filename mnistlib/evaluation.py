@@ -5,19 +5,22 @@ predictions, the confusion matrix and classification report (both from
 scikit-learn) and the indices of the misclassified images;
 :func:`most_confused_pairs` lists the (true, predicted) pairs the model mixes up most;
 :func:`evaluate_model_file` scores a saved model on this run's test images (``mnistlib evaluate``);
-:func:`model_card` reads the card of the model ``training.load_or_train`` loads.
+:func:`model_card` reads the card of the model ``training.load_or_train`` loads;
+:func:`benchmark_results` reads the recipes' benchmark over seeds (``make bench``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix, log_loss
 
-from mnistlib.config import Profile
+from mnistlib.config import ROOT, Profile
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import CLASSES, check_images, check_labels, check_model, check_outputs
 from mnistlib.preprocess import run_data
@@ -120,4 +123,25 @@ def model_card(name: str, prof: Profile | None = None) -> dict:
     raise MnistlibError(f"no saved {name!r} model: train it first (mnistlib train --model {name})")
 
 
-__all__ = ["Evaluation", "evaluate", "evaluate_model_file", "model_card", "most_confused_pairs"]
+def benchmark_results(path: str | os.PathLike | None = None) -> tuple[dict, str]:
+    """``benchmarks/results.json`` (written by ``benchmarks/bench_models.py``: every recipe over seeds, its
+    ``summary`` one row per recipe) and one line saying which recipes its newest run measured, on which machine and
+    day, and which come from earlier runs (notebooks 07 and 08)."""
+    path = Path(path) if path is not None else ROOT / "benchmarks" / "results.json"
+    try:
+        bench = json.loads(path.read_text())
+        summary, runs, date = bench["summary"], bench["results"], bench["date"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MnistlibError(f"cannot read the benchmark results {path.name} ({type(exc).__name__}): "
+                            "run benchmarks/bench_models.py (make bench)") from None
+    newest = {r["recipe"] for r in runs if r.get("date") == date}
+    names = [s["recipe"] for s in summary]
+    line = f"{', '.join(n for n in names if n in newest)}: measured {date[:10]} on a {bench['machine']}"
+    older = [n for n in names if n not in newest]
+    if older:
+        line += f"; {', '.join(older)} in earlier runs (benchmarks/README.md says where)"
+    return bench, line
+
+
+__all__ = ["Evaluation", "benchmark_results", "evaluate", "evaluate_model_file", "model_card",
+           "most_confused_pairs"]

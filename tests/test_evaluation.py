@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
@@ -63,3 +65,31 @@ def test_a_model_with_the_wrong_number_of_outputs_is_named_as_such(scored):
     five = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(keras.layers.Flatten()(inputs)))
     with pytest.raises(MnistlibError, match="must output 10"):
         evaluate(five, x, y)
+
+
+def test_benchmark_results_names_the_newest_run_and_the_older_rows(tmp_path):
+    from mnistlib.evaluation import benchmark_results
+
+    bench, line = benchmark_results()  # the committed results of make bench
+    assert [s["recipe"] for s in bench["summary"]] and line.startswith(bench["summary"][0]["recipe"])
+    assert f"measured {bench['date'][:10]} on a {bench['machine']}" in line
+    partial = bench | {"date": "2030-01-01T00:00:00+00:00",
+                       "results": [r | {"date": "2030-01-01T00:00:00+00:00"} if r["recipe"] == "cnn" else r
+                                   for r in bench["results"]]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(partial))
+    _, line = benchmark_results(path)
+    older = [s["recipe"] for s in bench["summary"] if s["recipe"] != "cnn"]
+    assert line.startswith("cnn: measured 2030-01-01") and line.endswith(
+        f"; {', '.join(older)} in earlier runs (benchmarks/README.md says where)")
+
+
+@pytest.mark.parametrize("text", [None, "{not json", '{"summary": []}'])
+def test_benchmark_results_refuses_a_missing_or_broken_file_in_one_line(tmp_path, text):
+    from mnistlib.evaluation import benchmark_results
+
+    path = tmp_path / "results.json"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(MnistlibError, match=r"^cannot read the benchmark results results\.json .*make bench\)$"):
+        benchmark_results(path)
