@@ -99,6 +99,10 @@ CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
         "cnn_fast, kernel 3, stride-2 second conv, 3 epochs": ("cnn_fast", {"kernel": 3, "strides": (1, 2), "epochs": 3}),
         "cnn_fast, kernel 3, widths 32-64, stride-2 second conv": ("cnn_fast", {"kernel": 3, "widths": (32, 64),
                                                                                 "strides": (1, 2)}),
+        # 2026-12-04, AMD EPYC: answering with the mean over the image and its 8 one-pixel shifts (as cnn does), after
+        # two epochs and after one; the last epoch is scored with the shifts, earlier ones without
+        "cnn_fast, 8 shifts": ("cnn_fast", {"shifts": 8}),
+        "cnn_fast, 1 epoch, 8 shifts": ("cnn_fast", {"epochs": 1, "shifts": 8}),
     },
     "dense": {  # chosen 2026-12-01: augmentation + label smoothing 0.1 (the former dense had neither)
         "dense": ("dense", {}),
