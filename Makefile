@@ -93,6 +93,7 @@ bench: install  ## benchmarks (not part of CI); results in benchmarks/README.md
 	$(PY) benchmarks/bench_numbers.py
 	$(PY) benchmarks/bench_runtime.py
 	$(PY) benchmarks/bench_paper.py
+	$(PY) benchmarks/bench_styles.py
 	$(PY) benchmarks/bench_calibration.py
 	$(PY) benchmarks/bench_detector.py
 	$(PY) benchmarks/bench_reject.py
