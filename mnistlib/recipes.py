@@ -58,7 +58,9 @@ class Recipe:
     (constant ``learning_rate``). ``loss``: ``"categorical"`` (softmax output) or ``"one_vs_rest"``
     (sigmoid output, :class:`OneVsRestCrossentropy`). ``pen_copies``: pen variants of each training
     digit added to the training set (:func:`mnistlib.pens.pen_variants`, made by
-    :func:`mnistlib.training.train_recipe`). ``ema``: momentum of an exponential moving average of the
+    :func:`mnistlib.training.train_recipe`). ``flagged_ones``: the share of the training 1s added again with a flag,
+    as many writers outside North America write them (:func:`mnistlib.forms.flagged_ones`; before the pen variants,
+    which are then made of them too). ``ema``: momentum of an exponential moving average of the
     weights, which become the trained model (``None``: no averaging). ``precision``: ``"float32"``, or
     ``"bfloat16"`` for mixed precision where the CPU computes bfloat16 in hardware
     (:func:`mnistlib.config.compute_policy`; the trained model is handed back in float32,
@@ -81,6 +83,7 @@ class Recipe:
     batch_size: int = 128
     augment: Mapping | None = None
     pen_copies: int = 0
+    flagged_ones: float = 0.0
     ema: float | None = None
     precision: str = "float32"
     shifts: int = 0
@@ -104,6 +107,8 @@ class Recipe:
                 raise MnistlibError(f"{where}: {name} must be a positive integer, not {value!r}")
         if not (isinstance(self.pen_copies, int) and self.pen_copies >= 0):
             raise MnistlibError(f"{where}: pen_copies must be a whole number >= 0, not {self.pen_copies!r}")
+        if not (isinstance(self.flagged_ones, (int, float)) and 0.0 <= self.flagged_ones <= 1.0):
+            raise MnistlibError(f"{where}: flagged_ones must be a share of the 1s in [0, 1], not {self.flagged_ones!r}")
         if self.ema is not None and not 0.0 < self.ema < 1.0:
             raise MnistlibError(f"{where}: ema must be a momentum in (0, 1) or None, not {self.ema!r}")
         if self.precision not in PRECISIONS:
@@ -156,7 +161,8 @@ class Recipe:
                 "optimizer": self.optimizer, "loss": self.loss, "learning_rate": self.learning_rate,
                 "schedule": self.schedule or "constant",
                 "label_smoothing": self.label_smoothing, "epochs": self.epochs, "batch_size": self.batch_size,
-                "augment": self.augment is not None, "pen_copies": self.pen_copies, "ema": self.ema,
+                "augment": self.augment is not None, "pen_copies": self.pen_copies,
+                "flagged_ones": self.flagged_ones, "ema": self.ema,
                 "precision": self.precision, "shifts": self.shifts, "description": self.description}
 
 

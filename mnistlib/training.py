@@ -36,6 +36,7 @@ from mnistlib.config import keras as _keras
 from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
 from mnistlib.evaluation import evaluate
+from mnistlib.forms import flagged_ones
 from mnistlib.inputs import check_images, check_labels
 from mnistlib.pens import pen_variants
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
@@ -202,8 +203,8 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     ``epochs`` and ``batch_size`` default to the recipe's (change anything else with
     ``recipe.replace(...)``). ``validation_split`` holds out a stratified fraction of ``x``
     (:func:`mnistlib.preprocess.train_val_split`, seeded by ``seed``); ``validation_data`` gives
-    one explicitly. The recipe's pen variants (seeded by ``seed``) are made from what is left
-    and added to it; then :func:`mnistlib.recipes.build_model` lays the schedule out over exactly
+    one explicitly. The recipe's flagged 1s (``recipe.flagged_ones``) and then its pen variants (seeded by
+    ``seed``) are made from what is left and added to it; then :func:`mnistlib.recipes.build_model` lays the schedule out over exactly
     these digits and :func:`fit` trains. Call :func:`mnistlib.config.new_model_session` first.
     The model handed back is the one the recipe saves (:func:`mnistlib.recipes.final_model`): in float32
     after mixed precision (``recipe.precision``), averaging over one-pixel shifts when ``recipe.shifts``.
@@ -219,8 +220,11 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     if validation_split:
         x, x_val, y, y_val = train_val_split(x, y, validation_split, seed)
         validation_data = (x_val, y_val)
-    n_digits = len(x)
     prep = time.perf_counter()
+    if rec.flagged_ones:
+        flagged, ones = flagged_ones(x, y, rec.flagged_ones, seed=seed)
+        x, y = np.concatenate([x, flagged]), np.concatenate([y, ones])
+    n_digits = len(x)
     if rec.pen_copies:
         x = np.concatenate([x, pen_variants(x, rec.pen_copies, seed=seed)])
         y = np.tile(y, rec.pen_copies + 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LIGHT = ("mnistlib", "mnistlib.data", "mnistlib.imageprep", "mnistlib.inputs", "mnistlib.preprocess",
          "mnistlib.predict", "mnistlib.runtime", "mnistlib.cli", "mnistlib.cli.export", "mnistlib.pictures",
-         "mnistlib.nondigits", "mnistlib.rejection", "mnistlib.pens")
+         "mnistlib.nondigits", "mnistlib.rejection", "mnistlib.pens", "mnistlib.forms")
 
 
 def _python(*args: str) -> subprocess.CompletedProcess:

@@ -266,3 +266,17 @@ def test_scoring_the_test_set_once_trains_the_same_model(tmp_path, monkeypatch, 
     data = run_data(QUICK)
     assert once.test_accuracy[0] == evaluate(once.model, *data.test).accuracy == every.test_accuracy[-1]
     assert load_card(path)["test_accuracy"] == once.test_accuracy[0]
+
+
+def test_a_recipe_with_flagged_ones_trains_on_flagged_copies_of_its_ones_too(small):
+    from mnistlib.forms import flagged_ones
+
+    x, y, _, _ = small
+    x, y = x[:300], y[:300]
+    flagged, _ = flagged_ones(x, y, 1.0, seed=3)
+    assert 0 < len(flagged) <= int((y == 1).sum())
+    new_model_session(3)
+    result = train_recipe(get_recipe("cnn").replace(pen_copies=0, flagged_ones=1.0), x, y, epochs=1,
+                          batch_size=100, seed=3, verbose=0)
+    assert result.train_images == 300 + len(flagged)
+    assert int(result.model.optimizer.iterations) == -(-(300 + len(flagged)) // 100)
