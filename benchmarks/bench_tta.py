@@ -43,7 +43,7 @@ SETTINGS = {(f"{n} shifts" if n else "none"): n for n in SHIFTS}
 #: Variants of ``cnn`` that ``--train`` makes (settings changed: recipe fields or network options).
 VARIANTS = {"cnn": {}, "label smoothing 0.1": {"label_smoothing": 0.1}, "15 epochs": {"epochs": 15},
             "widths 40-80": {"widths": (40, 80)}, "widths 32-64-64": {"widths": (32, 64, 64)},
-            "conv batch norm": {"conv_batch_norm": True}}
+            "conv batch norm": {"conv_batch_norm": True}, "flagged ones 0.5": {"flagged_ones": 0.5}}
 
 _S8 = SHIFTS[8]
 #: ``--views``: more views per image, each a ``(dy, dx)`` shift (up to two pixels) or ``("zoom", pad)``
