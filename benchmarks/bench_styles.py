@@ -126,8 +126,9 @@ def main() -> None:
             "answered_instead": {str(k): int(v) for k, v in zip(*np.unique(
                 [r.digit for d, r in rows if r.digit is not None and r.digit != d], return_counts=True))}}
     right = np.mean([r.digit == d for (_, d, _), r in zip(pictures, results)])
-    print(json.dumps({"benchmark": "styles", "model": args.model or "models/cnn.keras", "seed": args.seed, "per_style": args.n,
-                      "images": len(pictures), "right": round(float(right), 4), "styles": per_style}, indent=1))
+    print(json.dumps({"benchmark": "styles", "model": args.model or "models/cnn.keras", "seed": args.seed,
+                      "per_style": args.n, "images": len(pictures), "right": round(float(right), 4),
+                      "styles": per_style}, indent=1))
 
 
 if __name__ == "__main__":

@@ -107,7 +107,8 @@ class Recipe:
                 raise MnistlibError(f"{where}: {name} must be a positive integer, not {value!r}")
         if not (isinstance(self.pen_copies, int) and self.pen_copies >= 0):
             raise MnistlibError(f"{where}: pen_copies must be a whole number >= 0, not {self.pen_copies!r}")
-        if not (isinstance(self.flagged_ones, (int, float)) and 0.0 <= self.flagged_ones <= 1.0):
+        share = self.flagged_ones
+        if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
             raise MnistlibError(f"{where}: flagged_ones must be a share of the 1s in [0, 1], not {self.flagged_ones!r}")
         if self.ema is not None and not 0.0 < self.ema < 1.0:
             raise MnistlibError(f"{where}: ema must be a momentum in (0, 1) or None, not {self.ema!r}")
@@ -152,7 +153,8 @@ class Recipe:
         return dataclasses.replace(self, **changes)
 
     def steps_per_epoch(self, train_size: int = TRAIN_SIZE, batch_size: int | None = None) -> int:
-        """Optimizer steps in one epoch over ``train_size`` digits plus their pen variants."""
+        """Optimizer steps in one epoch over ``train_size`` digits plus their pen variants (``train_size`` counts the
+        flagged 1s of ``flagged_ones`` too, which :func:`mnistlib.training.train_recipe` adds before the variants)."""
         return math.ceil(train_size * (1 + self.pen_copies) / (batch_size or self.batch_size))
 
     def summary(self) -> dict:

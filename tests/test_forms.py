@@ -53,7 +53,7 @@ def test_flagged_ones_are_seeded_copies_of_the_ones_only(mnist):
     assert none.shape == (0, 28, 28, 1) and len(no_labels) == 0
 
 
-@pytest.mark.parametrize("share", [-0.1, 1.5, "half"])
+@pytest.mark.parametrize("share", [-0.1, 1.5, "half", True])
 def test_a_recipe_refuses_a_share_of_flagged_ones_outside_0_to_1(share):
     with pytest.raises(MnistlibError, match="flagged_ones must be a share of the 1s in \\[0, 1\\]"):
         get_recipe("cnn").replace(flagged_ones=share)
