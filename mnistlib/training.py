@@ -195,6 +195,17 @@ def fit(model, x, y, *, epochs: int = 5, batch_size: int = 128, validation_data=
     )
 
 
+def training_digits(recipe: str | Recipe, x, y, seed: int = DEFAULT_SEED):
+    """``x``, ``y`` with the flagged 1s of ``recipe.flagged_ones`` added (seeded by ``seed``): the digits that
+    :func:`train_recipe` trains on before its pen variants, so ``len`` of them is the ``train_size`` of
+    :meth:`mnistlib.recipes.Recipe.steps_per_epoch` (notebook 07's table of steps)."""
+    rec = get_recipe(recipe)
+    if not rec.flagged_ones:
+        return x, y
+    flagged, ones = flagged_ones(x, y, rec.flagged_ones, seed=seed)
+    return np.concatenate([x, flagged]), np.concatenate([y, ones])
+
+
 def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch_size: int | None = None,
                  seed: int = DEFAULT_SEED, validation_split: float = 0.0, validation_data=None, test_data=None,
                  callbacks: Sequence = (), on_epoch: Callable | None = None, verbose: int = 2) -> TrainResult:
@@ -221,9 +232,7 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
         x, x_val, y, y_val = train_val_split(x, y, validation_split, seed)
         validation_data = (x_val, y_val)
     prep = time.perf_counter()
-    if rec.flagged_ones:
-        flagged, ones = flagged_ones(x, y, rec.flagged_ones, seed=seed)
-        x, y = np.concatenate([x, flagged]), np.concatenate([y, ones])
+    x, y = training_digits(rec, x, y, seed)
     n_digits = len(x)
     if rec.pen_copies:
         x = np.concatenate([x, pen_variants(x, rec.pen_copies, seed=seed)])
@@ -390,4 +399,4 @@ def load_or_train(name: str, seed: int = DEFAULT_SEED, prof: Profile | None = No
 
 
 __all__ = ["EpochTimer", "TrainResult", "cross_validate", "cv_summary", "distribution_strategy", "fit", "load_or_train",
-           "run_cross_validation", "train_and_save", "train_recipe"]
+           "run_cross_validation", "train_and_save", "train_recipe", "training_digits"]

@@ -195,12 +195,13 @@ def test_cnn_trains_on_its_pen_variants_too(small):
     x, y, _, _ = small
     x, y = x[:300], y[:300]
     assert get_recipe("cnn").pen_copies == 1
+    cnn = get_recipe("cnn").replace(flagged_ones=0.0)  # the flagged 1s have their own test below
     new_model_session(3)
-    with_pens = train_recipe("cnn", x, y, epochs=1, batch_size=100, seed=3, verbose=0)
+    with_pens = train_recipe(cnn, x, y, epochs=1, batch_size=100, seed=3, verbose=0)
     assert int(with_pens.model.optimizer.iterations) == 6  # 300 digits + 300 pen variants, batches of 100
     assert with_pens.train_images == 600 and with_pens.epoch_seconds[0] > 0
     new_model_session(3)
-    plain = train_recipe(get_recipe("cnn").replace(pen_copies=0), x, y, epochs=1, batch_size=100, verbose=0)
+    plain = train_recipe(cnn.replace(pen_copies=0), x, y, epochs=1, batch_size=100, verbose=0)
     assert int(plain.model.optimizer.iterations) == 3
 
 
@@ -280,3 +281,10 @@ def test_a_recipe_with_flagged_ones_trains_on_flagged_copies_of_its_ones_too(sma
                           batch_size=100, seed=3, verbose=0)
     assert result.train_images == 300 + len(flagged)
     assert int(result.model.optimizer.iterations) == -(-(300 + len(flagged)) // 100)
+    # training_digits is what notebook 07 counts the steps from: the same digits, the plain recipes unchanged
+    from mnistlib.training import training_digits
+    rec = get_recipe("cnn").replace(flagged_ones=1.0)
+    digits, labels = training_digits(rec, x, y, seed=3)
+    assert len(digits) == len(labels) == 300 + len(flagged) and np.array_equal(digits[300:], flagged)
+    assert rec.steps_per_epoch(len(labels), 100) == -(-(300 + len(flagged)) * 2 // 100)
+    assert training_digits("dense", x, y, seed=3)[0] is x
