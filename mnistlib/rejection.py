@@ -29,7 +29,7 @@ from mnistlib.imageprep import to_mnist
 #: data by ``benchmarks/bench_reject.py --write-card`` (most non-digits rejected while >= 98 % of the
 #: validation digits of each kind of picture -- scan, photo, canvas, pen drawing -- stay correct);
 #: ``models/nondigit.json`` records them as ``threshold``/``min_confidence``.
-NONDIGIT_THRESHOLD = 0.65
+NONDIGIT_THRESHOLD = 0.69
 MIN_CONFIDENCE = 0.69
 DETECTOR_NAME = "nondigit.keras"
 #: The detector is the mean of this many small networks trained with different seeds and pictures (chosen on
