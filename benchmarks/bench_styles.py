@@ -24,10 +24,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from mnistlib.drawpad import render_strokes  # noqa: E402
 
 SEED = 2024
 TUNE_SEED = 2025
@@ -76,15 +78,9 @@ def draw(style: str, rng) -> Image.Image:
 
     pen = int(rng.integers(6, 27))
     dark_on_light = rng.random() < 0.5
-    paper, ink = (255, 0) if dark_on_light else (0, 255)
-    image = Image.new("L", (SIZE, SIZE), paper)
-    canvas = ImageDraw.Draw(image)
-    for stroke in strokes(style, rng):
-        points = [place(x, y) for x, y in stroke]
-        canvas.line(points, fill=ink, width=pen, joint="curve")
-        for x, y in (points[0], points[-1]):  # round pen tips
-            canvas.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=ink)
-    return image
+    drawing = [[place(x, y) for x, y in stroke] for stroke in strokes(style, rng)]
+    image = render_strokes(drawing, pen_width=pen, size=(SIZE, SIZE))  # the draw-a-digit pad's round pen
+    return image if dark_on_light else ImageOps.invert(image)
 
 
 def style_set(n: int = 100, seed: int = SEED) -> list[tuple[str, int, bytes]]:
