@@ -60,7 +60,9 @@ class Recipe:
     digit added to the training set (:func:`mnistlib.pens.pen_variants`, made by
     :func:`mnistlib.training.train_recipe`). ``flagged_ones``: the share of the training 1s added again with a flag,
     as many writers outside North America write them (:func:`mnistlib.forms.flagged_ones`; before the pen variants,
-    which are then made of them too). ``ema``: momentum of an exponential moving average of the
+    which are then made of them too). ``lowres_pens``: the share of those pen variants written as low-resolution
+    scans blown up instead (``pen_variants(..., lowres=...)``), ``elastic_pens`` the share bent by an elastic
+    distortion (``pen_variants(..., elastic=...)``). ``ema``: momentum of an exponential moving average of the
     weights, which become the trained model (``None``: no averaging). ``precision``: ``"float32"``, or
     ``"bfloat16"`` for mixed precision where the CPU computes bfloat16 in hardware
     (:func:`mnistlib.config.compute_policy`; the trained model is handed back in float32,
@@ -84,6 +86,8 @@ class Recipe:
     augment: Mapping | None = None
     pen_copies: int = 0
     flagged_ones: float = 0.0
+    lowres_pens: float = 0.0
+    elastic_pens: float = 0.0
     ema: float | None = None
     precision: str = "float32"
     shifts: int = 0
@@ -110,6 +114,10 @@ class Recipe:
         share = self.flagged_ones
         if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
             raise MnistlibError(f"{where}: flagged_ones must be a share of the 1s in [0, 1], not {self.flagged_ones!r}")
+        for name in ("lowres_pens", "elastic_pens"):
+            share = getattr(self, name)
+            if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
+                raise MnistlibError(f"{where}: {name} must be a share of the pen variants in [0, 1], not {share!r}")
         if self.ema is not None and not 0.0 < self.ema < 1.0:
             raise MnistlibError(f"{where}: ema must be a momentum in (0, 1) or None, not {self.ema!r}")
         if self.precision not in PRECISIONS:

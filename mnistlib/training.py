@@ -235,7 +235,8 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     x, y = training_digits(rec, x, y, seed)
     n_digits = len(x)
     if rec.pen_copies:
-        x = np.concatenate([x, pen_variants(x, rec.pen_copies, seed=seed)])
+        x = np.concatenate([x, pen_variants(x, rec.pen_copies, seed=seed, lowres=rec.lowres_pens,
+                                          elastic=rec.elastic_pens)])
         y = np.tile(y, rec.pen_copies + 1)
     prep = time.perf_counter() - prep
     with _tf().distribute.get_strategy().scope():

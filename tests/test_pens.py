@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import ndimage
 
 from mnistlib import pens
@@ -63,3 +64,45 @@ def test_a_script_without_a_main_guard_can_make_pen_variants_in_processes(tmp_pa
                           env={**os.environ, "MNIST_DATA_DIR": str(mnist_dir)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["script body", "same as in one process: True"]
+
+
+def test_low_resolution_variants_lose_what_an_8x8_scan_cannot_hold(mnist):
+    # two bars 2 px apart at the 84-px working scale: a digit of 6 to 10 px keeps no gap between them
+    bars = np.zeros((84, 84), np.float32)
+    bars[12:72, 30:40] = bars[12:72, 42:52] = 1.0
+    for seed in range(5):
+        low = pens._low_resolution(bars, np.random.default_rng(seed))
+        assert ndimage.label(low > 0.5)[1] == 1
+        assert set(np.unique(low)) == {0.0, 1.0} and max(low.shape) >= pens.MIN_CROP  # blown up, thresholded
+    x = mnist.x_train[:40]
+    plain = pen_variants(x, copies=1, seed=3)
+    np.testing.assert_array_equal(plain, pen_variants(x, copies=1, seed=3, lowres=0.0))  # no draw without them
+    low = pen_variants(x, copies=1, seed=3, lowres=1.0)
+    np.testing.assert_array_equal(low, pen_variants(x, copies=1, seed=3, processes=1, lowres=1.0))  # seeded
+    assert not np.array_equal(plain, low)
+    for v in low[..., 0]:  # still refitted like a prepared photo
+        rows, cols = np.flatnonzero(v.any(axis=1)), np.flatnonzero(v.any(axis=0))
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5, "half", True])
+def test_a_recipe_refuses_a_share_of_low_resolution_pens_outside_0_to_1(share):
+    from mnistlib.errors import MnistlibError
+    from mnistlib.recipes import get_recipe
+
+    with pytest.raises(MnistlibError, match="lowres_pens must be a share of the pen variants in \\[0, 1\\]"):
+        get_recipe("cnn").replace(lowres_pens=share)
+
+
+def test_elastic_variants_bend_the_digit_without_losing_it(mnist):
+    x = mnist.x_train[:40]
+    plain = pen_variants(x, copies=1, seed=3)
+    np.testing.assert_array_equal(plain, pen_variants(x, copies=1, seed=3, elastic=0.0))  # no draw without them
+    bent = pen_variants(x, copies=1, seed=3, elastic=1.0)
+    np.testing.assert_array_equal(bent, pen_variants(x, copies=1, seed=3, processes=1, elastic=1.0))  # seeded
+    assert not np.array_equal(plain, bent)
+    digit = np.asarray(Image.fromarray(x[0] / np.float32(255.0), "F").resize((84, 84), Image.BILINEAR))
+    moved = pens._elastic(digit, np.random.default_rng(0))
+    assert moved.shape == digit.shape and not np.allclose(moved, digit)
+    assert 0.7 < moved.sum() / digit.sum() < 1.3  # bent, not erased or smeared
+    assert np.abs(moved - digit).sum() < digit.sum()  # a bend, not a new picture
