@@ -12,8 +12,11 @@ the chosen setting once on the 10,000 test images. Prints one JSON line per mode
 ``--train VARIANT`` first trains a variant of ``cnn`` (:data:`VARIANTS`: settings changed, as data) for each of
 ``--seeds`` the way ``mnistlib train`` does (test scored once, after training, into the card only) and measures
 those files. ``--views`` also measures, for comparison only, more views than :mod:`mnistlib.tta` builds: shifts by
-two pixels, a zoom in and out (:data:`VIEWS`), and the geometric mean of the 8-shift probabilities.
-Run: ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_tta.py [--test] [--views] FILE [FILE ...]`` or
+two pixels, a zoom in and out (:data:`VIEWS`), and the geometric mean of the 8-shift probabilities. ``--lowres`` also
+answers the held-out images made into 8x8 scans like scikit-learn's digits, with thin and with bold strokes
+(``realistic.mnist_lowres_set``), as ``mnistlib predict`` does with each model file: the tuning set for the
+``lowres`` pictures of ``bench_predict.py``, whose own set is scored once per final model.
+Run: ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_tta.py [--test] [--views] [--lowres] FILE [FILE ...]`` or
 ``... bench_tta.py --train "widths 40-80" [--seeds 42,1,2] [--dir DIR]``.
 """
 
@@ -29,6 +32,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import realistic  # noqa: E402
 
 from mnistlib import calibration  # noqa: E402
 from mnistlib.data import load_mnist  # noqa: E402
@@ -46,7 +52,8 @@ SETTINGS = {(f"{n} shifts" if n else "none"): n for n in SHIFTS}
 VARIANTS = {"cnn": {}, "label smoothing 0.1": {"label_smoothing": 0.1}, "15 epochs": {"epochs": 15},
             "widths 40-80": {"widths": (40, 80)}, "widths 32-64-64": {"widths": (32, 64, 64)},
             "conv batch norm": {"conv_batch_norm": True}, "flagged ones 0.5": {"flagged_ones": 0.5},
-            "no flagged ones": {"flagged_ones": 0.0}}
+            "no flagged ones": {"flagged_ones": 0.0}, "lowres pens 0.3": {"lowres_pens": 0.3},
+            "elastic pens 0.5": {"elastic_pens": 0.5}}
 
 _S8 = SHIFTS[8]
 #: ``--views``: more views per image, each a ``(dy, dx)`` shift (up to two pixels) or ``("zoom", pad)``
@@ -99,11 +106,27 @@ def accuracies(model, x: np.ndarray, y: np.ndarray, settings) -> dict:
     return {name: scores[SETTINGS[name]] for name in settings}
 
 
+def lowres_answers(path: Path, samples) -> dict:
+    """How ``mnistlib predict`` with the model file ``path`` (its card's temperature, the shipped answer rule)
+    answers ``samples``: share answered right, and right by the arg-max alone."""
+    from mnistlib.predict import predict_images
+
+    results = predict_images([s.data for s in samples], str(path))
+    labels = np.array([s.label for s in samples])
+    answered = np.array([-1 if r.digit is None else r.digit for r in results])
+    argmax = np.array([-1 if r.probabilities is None else int(np.argmax(r.probabilities)) for r in results])
+    return {"n": len(samples), "answered_right": round(float(np.mean(answered == labels)), 4),
+            "argmax": round(float(np.mean(argmax == labels)), 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--test", action="store_true", help="score the chosen setting once on the test set")
     parser.add_argument("--views", action="store_true", help="also measure the views of VIEWS (held-out images)")
+    parser.add_argument("--lowres", action="store_true",
+                        help="also answer the held-out images as 8x8 scans, thin and bold (realistic.mnist_lowres_set), "
+                        "as mnistlib predict does")
     parser.add_argument("--train", metavar="VARIANT", help=f"first train a variant of cnn: {', '.join(VARIANTS)}")
     parser.add_argument("--seeds", default="42,1,2", help="seeds for --train (default 42,1,2)")
     parser.add_argument("--dir", type=Path, help="where --train saves its models (default: a new temporary folder)")
@@ -117,11 +140,16 @@ def main() -> None:
     d = load_mnist()
     _, held = calibration.calibration_split(d.y_train, SUBSET_SEED)
     x_held, y_held = prepare_images(d.x_train[held]), d.y_train[held]
+    lowres = {kind: realistic.mnist_lowres_set(d.x_train[held], y_held, bold=kind == "bold")
+              for kind in ("thin", "bold")} if args.lowres else None
     models = {path: base_network(load_model(path)) for path in args.models}  # the network, without its own shifts
     val = {}
     for path, model in models.items():
         val[path] = accuracies(model, x_held, y_held, SETTINGS)
         print(json.dumps({"model": path.name, "validation": val[path]}), flush=True)
+        if args.lowres:
+            print(json.dumps({"model": path.name, "held_out_as_8x8_scans": {
+                kind: lowres_answers(path, samples) for kind, samples in lowres.items()}}), flush=True)
         if args.views:
             print(json.dumps({"model": path.name, "validation_views": view_accuracies(model, x_held, y_held)}),
                   flush=True)
