@@ -73,7 +73,8 @@ def optdigits_8x8(image: np.ndarray) -> np.ndarray:
     h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
     bitmap = np.zeros((32, 32), bool)
     top, left = (32 - h) // 2, (32 - w) // 2
-    bitmap[top:top + h, left:left + w] = np.asarray(Image.fromarray(crop.astype(np.uint8) * 255).resize((w, h), Image.BILINEAR)) > 127
+    scaled = Image.fromarray(crop.astype(np.uint8) * 255).resize((w, h), Image.BILINEAR)
+    bitmap[top:top + h, left:left + w] = np.asarray(scaled) > 127
     return bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3)).astype(np.float64)
 
 

@@ -111,13 +111,11 @@ class Recipe:
                 raise MnistlibError(f"{where}: {name} must be a positive integer, not {value!r}")
         if not (isinstance(self.pen_copies, int) and self.pen_copies >= 0):
             raise MnistlibError(f"{where}: pen_copies must be a whole number >= 0, not {self.pen_copies!r}")
-        share = self.flagged_ones
-        if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
-            raise MnistlibError(f"{where}: flagged_ones must be a share of the 1s in [0, 1], not {self.flagged_ones!r}")
-        for name in ("lowres_pens", "elastic_pens"):
+        for name, of in (("flagged_ones", "the 1s"), ("lowres_pens", "the pen variants"),
+                         ("elastic_pens", "the pen variants")):
             share = getattr(self, name)
             if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
-                raise MnistlibError(f"{where}: {name} must be a share of the pen variants in [0, 1], not {share!r}")
+                raise MnistlibError(f"{where}: {name} must be a share of {of} in [0, 1], not {share!r}")
         if self.ema is not None and not 0.0 < self.ema < 1.0:
             raise MnistlibError(f"{where}: ema must be a momentum in (0, 1) or None, not {self.ema!r}")
         if self.precision not in PRECISIONS:
