@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mnistlib.pictures import PHOTO_KINDS, encode, lighting, render_photo  # noqa: E402  (the photo maker)
+from mnistlib.pictures import (PHOTO_KINDS, optdigits_8x8, render_lowres,  # noqa: E402  (the picture makers)
+                               render_photo)
 
 SEED = 2024
 KINDS = PHOTO_KINDS  # the photo kinds of mnistlib.pictures.render_photo
@@ -44,38 +44,6 @@ class Sample:
     data: bytes  # the encoded file
     label: int
     kind: str
-
-
-def render_lowres(digit8: np.ndarray, rng) -> tuple[bytes, str]:
-    """One scikit-learn 8x8 digit (0..16, light on dark) as a small scan: upsampled, dark on paper, noise."""
-    px = int(rng.integers(3, 7))  # 8x8 -> 24..48 px of digit
-    im = Image.fromarray((digit8 / 16.0 * 255).astype(np.uint8), "L")
-    up = np.asarray(im.resize((8 * px, 8 * px), Image.BICUBIC), dtype=np.float32) / 255.0
-    pad = int(rng.integers(px, 4 * px))
-    cov = np.pad(np.clip(up, 0, 1), pad) * rng.uniform(0.7, 0.95)
-    paper = rng.uniform(200, 250)
-    ink = rng.uniform(10, 60)
-    light = lighting(*cov.shape, rng, rng.uniform(0.0, 0.25))
-    gray = (paper * (1 - cov) + ink * cov) * light + rng.normal(0, rng.uniform(1, 8), size=cov.shape)
-    img = Image.fromarray(np.clip(gray + 0.5, 0, 255).astype(np.uint8), "L")
-    fmt = "JPEG" if rng.random() < 0.5 else "PNG"
-    return encode(img, fmt, rng), ".jpg" if fmt == "JPEG" else ".png"
-
-
-def optdigits_8x8(image: np.ndarray) -> np.ndarray:
-    """An MNIST digit (uint8 28x28) made the way scikit-learn's 8x8 digits were (UCI optdigits): binarised,
-    its ink box scaled to 32 px on the longest side in a 32x32 bitmap, then ink pixels counted in 4x4 blocks
-    (0..16)."""
-    ink = np.asarray(image) > 127
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    scale = 32 / max(crop.shape)
-    h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    bitmap = np.zeros((32, 32), bool)
-    top, left = (32 - h) // 2, (32 - w) // 2
-    scaled = Image.fromarray(crop.astype(np.uint8) * 255).resize((w, h), Image.BILINEAR)
-    bitmap[top:top + h, left:left + w] = np.asarray(scaled) > 127
-    return bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3)).astype(np.float64)
 
 
 def mnist_lowres_set(x: np.ndarray, y: np.ndarray, seed: int = SEED, bold: bool = False) -> list[Sample]:

@@ -4,7 +4,8 @@ Deterministic given a NumPy ``Generator``. The "is this a digit?" detector train
 shown all these ways (:func:`mnistlib.rejection.detector_data`, notebook 09_predict); the benchmarks
 build their evaluation sets from MNIST **test** digits with the same makers (``benchmarks/realistic.py``,
 ``bench_reject.py``, ``paper.py``, ``number_rows.py``), so no picture is shared. :func:`show` draws one
-digit one of the :data:`WAYS`; :func:`render_photo` one of the :data:`PHOTO_KINDS` as an encoded file.
+digit one of the :data:`WAYS` (or :data:`MORE_WAYS`); :func:`render_photo` one of the :data:`PHOTO_KINDS` as an
+encoded file, :func:`render_lowres` an 8x8 digit as a small scan.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from PIL import Image, ImageFilter
 PHOTO_KINDS = ("photo_jpeg", "scan_png", "transparent_png", "chalk_jpeg", "small_offcentre", "large_tinted")
 #: The ways :func:`show` draws a digit.
 WAYS = ("rendered", "photo", "canvas", "drawn")
+#: More ways :func:`show` knows, outside :data:`WAYS` (which the detector's validation and evaluation sets use):
+#: ``"lowres"``, a small low-resolution scan of the digit made into an 8x8 digit (:func:`lowres_scan`).
+MORE_WAYS = ("lowres",)
 
 
 def encode(image: Image.Image, fmt: str, rng) -> bytes:
@@ -175,13 +179,52 @@ def photo(digit: np.ndarray, rng) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
+def render_lowres(digit8: np.ndarray, rng) -> tuple[bytes, str]:
+    """An 8x8 digit (0..16, light on dark: scikit-learn's, or :func:`optdigits_8x8`'s) as a small scan: blown up
+    (bicubic) to 24..48 px, dark ink on paper, uneven light, noise; an encoded JPEG or PNG and its suffix."""
+    px = int(rng.integers(3, 7))  # 8x8 -> 24..48 px of digit
+    im = Image.fromarray((digit8 / 16.0 * 255).astype(np.uint8), "L")
+    up = np.asarray(im.resize((8 * px, 8 * px), Image.BICUBIC), dtype=np.float32) / 255.0
+    pad = int(rng.integers(px, 4 * px))
+    cov = np.pad(np.clip(up, 0, 1), pad) * rng.uniform(0.7, 0.95)
+    paper = rng.uniform(200, 250)
+    ink = rng.uniform(10, 60)
+    light = lighting(*cov.shape, rng, rng.uniform(0.0, 0.25))
+    gray = (paper * (1 - cov) + ink * cov) * light + rng.normal(0, rng.uniform(1, 8), size=cov.shape)
+    img = Image.fromarray(np.clip(gray + 0.5, 0, 255).astype(np.uint8), "L")
+    fmt = "JPEG" if rng.random() < 0.5 else "PNG"
+    return encode(img, fmt, rng), ".jpg" if fmt == "JPEG" else ".png"
+
+
+def optdigits_8x8(image: np.ndarray) -> np.ndarray:
+    """An MNIST digit (uint8 28x28) made the way scikit-learn's 8x8 digits were (UCI optdigits): binarised,
+    its ink box scaled to 32 px on the longest side in a 32x32 bitmap, then ink pixels counted in 4x4 blocks
+    (0..16)."""
+    ink = np.asarray(image) > 127
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = 32 / max(crop.shape)
+    h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
+    bitmap = np.zeros((32, 32), bool)
+    top, left = (32 - h) // 2, (32 - w) // 2
+    scaled = Image.fromarray(crop.astype(np.uint8) * 255).resize((w, h), Image.BILINEAR)
+    bitmap[top:top + h, left:left + w] = np.asarray(scaled) > 127
+    return bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3)).astype(np.float64)
+
+
+def lowres_scan(digit: np.ndarray, rng) -> Image.Image:
+    """The digit as a small low-resolution scan: :func:`optdigits_8x8`, then :func:`render_lowres`, decoded."""
+    data, _ = render_lowres(optdigits_8x8(digit), rng)
+    return Image.open(io.BytesIO(data))
+
+
 def show(digit: np.ndarray, way: str, rng) -> Image.Image:
-    """One MNIST digit (uint8 28x28, light on black) as a picture, ``way`` one of :data:`WAYS`."""
-    makers = {"rendered": rendered, "photo": photo, "canvas": canvas, "drawn": drawn}
+    """One MNIST digit (uint8 28x28, light on black) as a picture, ``way`` one of :data:`WAYS` or :data:`MORE_WAYS`."""
+    makers = {"rendered": rendered, "photo": photo, "canvas": canvas, "drawn": drawn, "lowres": lowres_scan}
     if way not in makers:
-        raise ValueError(f"unknown way {way!r}; known: {', '.join(WAYS)}")
+        raise ValueError(f"unknown way {way!r}; known: {', '.join(WAYS + MORE_WAYS)}")
     return makers[way](digit, rng)
 
 
-__all__ = ["PHOTO_KINDS", "WAYS", "canvas", "digit_alpha", "drawn", "encode", "ink_on_paper", "lighting", "photo", "place",
-           "render_photo", "rendered", "show"]
+__all__ = ["MORE_WAYS", "PHOTO_KINDS", "WAYS", "canvas", "digit_alpha", "drawn", "encode", "ink_on_paper", "lighting",
+           "lowres_scan", "optdigits_8x8", "photo", "place", "render_lowres", "render_photo", "rendered", "show"]
