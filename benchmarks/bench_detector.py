@@ -13,10 +13,13 @@ and is scored on two validation sets, never on the evaluation set of ``bench_rej
 For each candidate the thresholds are chosen on ``validation`` exactly as ``bench_reject.py`` does (most
 non-digits rejected with >= 98 % of each way's digits right); the figure of merit is the share of
 non-digits rejected on both sets at that rule. Classifier: the shipped ``models/cnn.keras`` with its
-card's temperature.
+card's temperature. At the same rule, the 5,000 calibration-split digits as small 8x8 scans, thin and bold
+(``realistic.mnist_lowres_set``, the tuning set of the ``lowres`` pictures): the share answered right and the share
+turned away as "not a digit".
 
-Run: ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_detector.py [--candidates "a;b"]``; prints a
-Markdown table and writes ``benchmarks/select_detector.json``. About 15 minutes on a 2-core machine.
+Run: ``MNIST_DATA_DIR=... .venv/bin/python benchmarks/bench_detector.py [--candidates "a;b"] [--out FILE]``; prints a
+Markdown table and writes ``benchmarks/select_detector.json`` (or ``FILE``). About an hour for every candidate on a
+2-core machine.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import realistic  # noqa: E402
 from bench_reject import VAL_MIN_CORRECT, choose, shown  # noqa: E402
 
 from mnistlib import calibration as cal  # noqa: E402
@@ -66,6 +70,12 @@ CANDIDATES = {
     "the same, mean of three networks (chosen)":
         {"n": 15000, "ways": ("rendered", "photo", "canvas", "drawn"), "kinds": NINE_KINDS + ("doodle",),
          "widths": (32, 64), "dense_units": 128, "epochs": 10, "members": 3},
+    "one network, 7,000 pairs, four ways":
+        {"n": 7000, "ways": ("rendered", "photo", "canvas", "drawn"), "kinds": NINE_KINDS + ("doodle",),
+         "widths": (32, 64), "dense_units": 128, "epochs": 10, "members": 1},
+    "one network, 7,000 pairs, four ways + small 8x8 scans":
+        {"n": 7000, "ways": ("rendered", "photo", "canvas", "drawn", "lowres"), "kinds": NINE_KINDS + ("doodle",),
+         "widths": (32, 64), "dense_units": 128, "epochs": 10, "members": 1},
 }
 
 
@@ -73,6 +83,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--candidates", help="candidates to run, separated by semicolons (default: all)")
     ap.add_argument("--seed", type=int, default=rejection.TRAIN_SEED, help="training seed of every candidate")
+    ap.add_argument("--out", default="select_detector.json", help="results file in benchmarks/ (default: %(default)s)")
     args = ap.parse_args()
     names = [n.strip() for n in args.candidates.split(";")] if args.candidates else list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
@@ -95,6 +106,11 @@ def main() -> None:
     x_o = rejection.prepare(p for _, p in nondigits.pictures(1200, rejection.VAL_SEED, NINE_KINDS))
     x_f = rejection.prepare(p for _, p in nondigits.pictures(1200, OTHER_FONTS_SEED, NINE_KINDS[:3] + ("shape",),
                                                               OTHER_FONTS))
+    scans = {kind: realistic.mnist_lowres_set(d.x_train[held], d.y_train[held], bold=kind == "bold")
+             for kind in ("thin", "bold")}  # the lowres tuning sets (bench_tta.py --lowres)
+    x_s = {kind: rejection.prepare(s.data for s in samples) for kind, samples in scans.items()}
+    y_s = {kind: np.array([s.label for s in samples]) for kind, samples in scans.items()}
+    p_s = {kind: classify(x) for kind, x in x_s.items()}
     p_d, p_o, p_f = classify(x_d), classify(x_o), classify(x_f)
     results = {}
     for name in names:
@@ -112,18 +128,26 @@ def main() -> None:
             results[name].update(rule=vars(rule), validation_rejected=round(float(rejected), 4),
                                  worst_way_correct=round(float(worst), 4),
                                  other_fonts_rejected=round(float(np.mean(rejection.answers(p_f, s_f, rule) < 0)), 4))
+            for kind in x_s:  # at the same rule: 8x8 scans answered right, and turned away as "not a digit"
+                s_s = rejection.nondigit_probability(det, x_s[kind])
+                results[name][f"{kind}_8x8_scans_right"] = round(float(np.mean(
+                    rejection.answers(p_s[kind], s_s, rule) == y_s[kind])), 4)
+                results[name][f"{kind}_8x8_scans_not_a_digit"] = round(float(np.mean(
+                    s_s >= rule.nondigit_threshold)), 4)
         print(json.dumps({name: results[name]}), flush=True)
-    print("| candidate | non-digits rejected: validation | other fonts | digits right (worst way) | rule |")
-    print("|---|---:|---:|---:|---|")
+    print("| candidate | non-digits rejected: validation | other fonts | digits right (worst way) | rule | "
+          "8x8 scans right (thin / bold) |")
+    print("|---|---:|---:|---:|---|---:|")
     for name, r in results.items():
         if r["rule"] is None:
             print(f"| {name} | no rule keeps {VAL_MIN_CORRECT:.0%} of every way's digits right | | | |")
             continue
         print(f"| {name} | {100 * r['validation_rejected']:.1f} % | {100 * r['other_fonts_rejected']:.1f} % | "
-              f"{100 * r['worst_way_correct']:.1f} % | {r['rule']['nondigit_threshold']} / {r['rule']['min_confidence']} |")
+              f"{100 * r['worst_way_correct']:.1f} % | {r['rule']['nondigit_threshold']} / {r['rule']['min_confidence']} | "
+              f"{100 * r['thin_8x8_scans_right']:.1f} / {100 * r['bold_8x8_scans_right']:.1f} % |")
     out = {"measured": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "seed": args.seed,
            "results": results}
-    (HERE / "select_detector.json").write_text(json.dumps(out, indent=1) + "\n")
+    (HERE / args.out).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":
