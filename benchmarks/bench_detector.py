@@ -76,6 +76,9 @@ CANDIDATES = {
     "one network, 7,000 pairs, four ways + small 8x8 scans":
         {"n": 7000, "ways": ("rendered", "photo", "canvas", "drawn", "lowres"), "kinds": NINE_KINDS + ("doodle",),
          "widths": (32, 64), "dense_units": 128, "epochs": 10, "members": 1},
+    "one network, 8,750 pairs, four ways + small 8x8 scans (as many of each way as with 7,000 and four)":
+        {"n": 8750, "ways": ("rendered", "photo", "canvas", "drawn", "lowres"), "kinds": NINE_KINDS + ("doodle",),
+         "widths": (32, 64), "dense_units": 128, "epochs": 10, "members": 1},
 }
 
 
