@@ -74,13 +74,7 @@ def test_low_resolution_variants_lose_what_an_8x8_scan_cannot_hold(mnist):
         low = pens._low_resolution(bars, np.random.default_rng(seed))
         assert ndimage.label(low > 0.5)[1] == 1
         assert set(np.unique(low)) == {0.0, 1.0} and max(low.shape) >= pens.MIN_CROP  # blown up, thresholded
-    x = mnist.x_train[:40]
-    plain = pen_variants(x, copies=1, seed=3)
-    np.testing.assert_array_equal(plain, pen_variants(x, copies=1, seed=3, lowres=0.0))  # no draw without them
-    low = pen_variants(x, copies=1, seed=3, lowres=1.0)
-    np.testing.assert_array_equal(low, pen_variants(x, copies=1, seed=3, processes=1, lowres=1.0))  # seeded
-    assert not np.array_equal(plain, low)
-    for v in low[..., 0]:  # still refitted like a prepared photo
+    for v in pen_variants(mnist.x_train[:40], copies=1, seed=3, lowres=1.0)[..., 0]:  # refitted like a prepared photo
         rows, cols = np.flatnonzero(v.any(axis=1)), np.flatnonzero(v.any(axis=0))
         assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21)
 
@@ -94,13 +88,18 @@ def test_a_recipe_refuses_a_share_of_low_resolution_pens_outside_0_to_1(share):
         get_recipe("cnn").replace(lowres_pens=share)
 
 
-def test_elastic_variants_bend_the_digit_without_losing_it(mnist):
+@pytest.mark.parametrize("share", ["lowres", "elastic"])
+def test_a_share_of_other_variants_is_seeded_and_leaves_the_rest_as_they_were_without_it(share, mnist):
     x = mnist.x_train[:40]
     plain = pen_variants(x, copies=1, seed=3)
-    np.testing.assert_array_equal(plain, pen_variants(x, copies=1, seed=3, elastic=0.0))  # no draw without them
-    bent = pen_variants(x, copies=1, seed=3, elastic=1.0)
-    np.testing.assert_array_equal(bent, pen_variants(x, copies=1, seed=3, processes=1, elastic=1.0))  # seeded
-    assert not np.array_equal(plain, bent)
+    np.testing.assert_array_equal(plain, pen_variants(x, copies=1, seed=3, **{share: 0.0}))  # no draw without them
+    other = pen_variants(x, copies=1, seed=3, **{share: 1.0})
+    np.testing.assert_array_equal(other, pen_variants(x, copies=1, seed=3, processes=1, **{share: 1.0}))  # seeded
+    assert not np.array_equal(plain, other)
+
+
+def test_elastic_variants_bend_the_digit_without_losing_it(mnist):
+    x = mnist.x_train[:40]
     digit = np.asarray(Image.fromarray(x[0] / np.float32(255.0), "F").resize((84, 84), Image.BILINEAR))
     moved = pens._elastic(digit, np.random.default_rng(0))
     assert moved.shape == digit.shape and not np.allclose(moved, digit)
