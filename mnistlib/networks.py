@@ -76,24 +76,27 @@ def dense(x, units: int = 512, depth: int = 2, dropout: float = 0.2):
     return classifier(x)
 
 
-def conv_block(x, filters: int, kernel: int = 3, batch_norm: bool = False, momentum: float = 0.9, stride: int = 1):
-    """Conv (same padding) -> [BatchNorm] -> ReLU -> MaxPool 2x2 (BatchNorm on conv maps is slow on a CPU).
-    ``stride=2``: the convolution itself halves the map (a quarter of the multiplications) and there is no pooling."""
+def conv_block(x, filters: int, kernel: int = 3, batch_norm: bool = False, momentum: float = 0.9, stride: int = 1,
+               padding: str = "same"):
+    """Conv -> [BatchNorm] -> ReLU -> MaxPool 2x2 (BatchNorm on conv maps is slow on a CPU). ``stride=2``: the
+    convolution itself halves the map (a quarter of the multiplications) and there is no pooling.
+    ``padding="valid"``: no zeros around the map, so a k x k kernel shrinks it by k - 1 (LeNet's way: fewer
+    multiplications in the next layer)."""
     if batch_norm:
-        x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False)(x)
         x = layers.BatchNormalization(momentum=momentum)(x)
         x = layers.Activation("relu")(x)
     else:
-        x = layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, activation="relu")(x)
     return x if stride > 1 else layers.MaxPooling2D(2)(x)
 
 
 def convnet(x, widths=(32, 64), kernel: int = 3, dense_units: int = 128, dropout: float = 0.0,
-            conv_batch_norm: bool = False, momentum: float = 0.9, strides=None):
+            conv_batch_norm: bool = False, momentum: float = 0.9, strides=None, padding: str = "same"):
     """One :func:`conv_block` per width (``strides``: one per width, default all 1), Flatten, Dense-BatchNorm-ReLU,
     [Dropout], softmax (``cnn_fast``, ``cnn``)."""
     for width, stride in zip(widths, strides or (1,) * len(widths), strict=True):
-        x = conv_block(x, width, kernel, conv_batch_norm, momentum, stride)
+        x = conv_block(x, width, kernel, conv_batch_norm, momentum, stride, padding)
     x = dense_bn_relu(layers.Flatten()(x), dense_units, momentum)
     if dropout:
         x = layers.Dropout(dropout)(x)

@@ -110,12 +110,22 @@ def test_replace_changes_settings_and_network_options():
 
 def test_a_stride_2_convolution_replaces_the_pooling_after_it():
     new_model_session(0)
-    model = build_model(get_recipe("cnn_fast").replace(strides=(1, 2)))
+    model = build_model(get_recipe("cnn_fast").replace(strides=(1, 2), padding="same"))
     # Conv16 5x5 + pool: 14x14; Conv32 5x5 with stride 2: 7x7, no pool; the dense layer sees 7*7*32 numbers
     assert [type(layer).__name__ for layer in model.layers].count("MaxPooling2D") == 1
     assert model.count_params() == conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 64 + 4 * 64 + dense(64, 10)
     with pytest.raises(ValueError):  # one stride per width
         build_model(get_recipe("cnn_fast").replace(strides=(1, 2, 2)))
+
+
+def test_valid_padding_shrinks_each_map_by_the_kernel_less_one():
+    def map_sizes(padding):
+        new_model_session(0)
+        model = build_model(get_recipe("cnn_fast").replace(padding=padding))
+        return [layer.output.shape[1] for layer in model.layers if type(layer).__name__ in ("Conv2D", "MaxPooling2D")]
+
+    assert map_sizes("valid") == [24, 12, 8, 4]  # conv, pool, conv, pool
+    assert map_sizes("same") == [28, 14, 14, 7]
 
 
 def test_bad_options_are_caught_on_the_signature_and_real_bugs_are_not_hidden():
