@@ -121,6 +121,16 @@ CANDIDATES: dict[str, dict[str, tuple[str, dict]]] = {
         "cnn_fast, valid padding, widths 20-40": ("cnn_fast", {**DEC4, "padding": "valid", "widths": (20, 40)}),
         "cnn_fast, valid padding, widths 20-40, 3 epochs": ("cnn_fast", {**DEC4, "padding": "valid", "widths": (20, 40),
                                                                           "epochs": 3}),
+        # the same day, third run: can a wider valid-padding network reach 99 % after one epoch (as the one-epoch
+        # cnn_fast of 2026-12-01, DEC1, did with same padding)? Changes of the new cnn_fast, written out in full
+        "valid padding, widths 24-48, 1 epoch, batch 128, lr 5e-3": ("cnn_fast", {
+            **DEC4, "padding": "valid", "widths": (24, 48), "epochs": 1, "batch_size": 128, "learning_rate": 5e-3}),
+        "valid padding, widths 32-64, 1 epoch, batch 128, lr 5e-3": ("cnn_fast", {
+            **DEC4, "padding": "valid", "widths": (32, 64), "epochs": 1, "batch_size": 128, "learning_rate": 5e-3}),
+        "valid padding, 1 epoch, batch 128, lr 5e-3": ("cnn_fast", {
+            **DEC4, "padding": "valid", "epochs": 1, "batch_size": 128, "learning_rate": 5e-3}),
+        "valid padding, widths 24-48, 1 epoch, lr 1.2e-2": ("cnn_fast", {
+            **DEC4, "padding": "valid", "widths": (24, 48), "epochs": 1, "learning_rate": 1.2e-2}),
     },
     "dense": {  # chosen 2026-12-01: augmentation + label smoothing 0.1 (the former dense had neither)
         "dense": ("dense", {}),
