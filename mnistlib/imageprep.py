@@ -219,6 +219,14 @@ def _to_gray(image: Image.Image) -> Image.Image:
 # --------------------------------------------------------------------------- geometry
 
 
+def ink_box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The rows and columns of the smallest box holding every ``True`` pixel of ``mask`` (``scipy.ndimage.find_objects``),
+    or ``None`` when there is none. Crops a digit to its ink here, in :mod:`mnistlib.pens`, :mod:`mnistlib.pictures` and
+    :mod:`mnistlib.reading` (notebook 09's pipeline)."""
+    boxes = ndimage.find_objects(np.asarray(mask, dtype=np.int8))
+    return boxes[0] if boxes else None
+
+
 def fit_and_center(ink: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndarray:
     """Crop ``ink`` (light on dark, any size) to its non-zero pixels, fit the longest side to
     ``box`` px keeping the aspect ratio (area averaging when shrinking), and place it in
@@ -230,11 +238,10 @@ def fit_and_center(ink: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndar
     """
     ink = np.clip(np.asarray(ink, dtype=np.float32), 0.0, 1.0)
     out = np.zeros((size, size), np.float32)
-    rows = np.flatnonzero(ink.max(axis=1) > 0)
-    cols = np.flatnonzero(ink.max(axis=0) > 0)
-    if rows.size == 0:
+    found = ink_box(ink > 0)
+    if found is None:
         return out
-    crop = ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    crop = ink[found]
     h, w = crop.shape
     scale = box / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -252,8 +259,8 @@ def fit_and_center(ink: np.ndarray, box: int = BOX, size: int = SIZE) -> np.ndar
 
 
 def _ink_extent(binary: np.ndarray) -> int:
-    rows, cols = np.flatnonzero(binary.any(axis=1)), np.flatnonzero(binary.any(axis=0))
-    return int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)
+    rows, cols = ink_box(binary)
+    return max(rows.stop - rows.start, cols.stop - cols.start)
 
 
 def _strokes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -743,10 +750,9 @@ def crop_to_mnist(flat: np.ndarray, kept: np.ndarray, threshold: float,
     ``threshold`` inside ``kept``), pen width evened out, fitted and centred. Returns the
     ``float32 (28, 28)`` image; ``steps``, when given, receives the intermediate images.
     Shared with :func:`mnistlib.reading.read_number` (one digit of a row at a time)."""
-    rows = np.flatnonzero(kept.any(axis=1))
-    cols = np.flatnonzero(kept.any(axis=0))
-    r0, r1 = max(0, rows[0] - 2), min(kept.shape[0], rows[-1] + 3)
-    c0, c1 = max(0, cols[0] - 2), min(kept.shape[1], cols[-1] + 3)
+    rows, cols = ink_box(kept)
+    r0, r1 = max(0, rows.start - 2), min(kept.shape[0], rows.stop + 2)
+    c0, c1 = max(0, cols.start - 2), min(kept.shape[1], cols.stop + 2)
     crop_flat, crop_kept = flat[r0:r1, c0:c1], kept[r0:r1, c0:c1]
     factor = math.ceil(MIN_CROP / max(crop_flat.shape))
     if factor > 1:

@@ -22,7 +22,7 @@ from PIL import Image
 from scipy import ndimage
 
 from mnistlib.config import DEFAULT_SEED
-from mnistlib.imageprep import MIN_CROP, fit_and_center, thin_strokes
+from mnistlib.imageprep import MIN_CROP, fit_and_center, ink_box, thin_strokes
 from mnistlib.inputs import INPUT_SHAPE, check_images
 
 #: Working scale of :func:`pen_variants` (28 px -> 84 px), so a pen can change by a third of a pixel.
@@ -47,10 +47,10 @@ def _low_resolution(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``x`` (light on dark, any size) as :func:`mnistlib.imageprep.to_mnist` sees a tiny scan of it: binarised
     half the time (a scanner), reduced by area averaging until its longest side is :data:`LOWRES_SIDES` px, blown
     up again (bicubic) to :data:`~mnistlib.imageprep.MIN_CROP` px, thresholded and its strokes thinned."""
-    rows, cols = np.flatnonzero(x.max(axis=1) > 0.1), np.flatnonzero(x.max(axis=0) > 0.1)
-    if rows.size == 0:
+    found = ink_box(x > 0.1)
+    if found is None:
         return x
-    crop = x[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    crop = x[found]
     if rng.random() < 0.5:
         crop = (crop > 0.5).astype(np.float32)
     scale = rng.uniform(*LOWRES_SIDES) / max(crop.shape)

@@ -15,6 +15,8 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter
 
+from mnistlib.imageprep import ink_box
+
 #: Photo kinds of :func:`render_photo`.
 PHOTO_KINDS = ("photo_jpeg", "scan_png", "transparent_png", "chalk_jpeg", "small_offcentre", "large_tinted")
 #: The ways :func:`show` draws a digit.
@@ -201,8 +203,7 @@ def optdigits_8x8(image: np.ndarray) -> np.ndarray:
     its ink box scaled to 32 px on the longest side in a 32x32 bitmap, then ink pixels counted in 4x4 blocks
     (0..16)."""
     ink = np.asarray(image) > 127
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    crop = ink[ink_box(ink)]
     scale = 32 / max(crop.shape)
     h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
     bitmap = np.zeros((32, 32), bool)

@@ -47,7 +47,7 @@ from skimage.graph import MCP
 from skimage.measure import label, regionprops
 from skimage.morphology import skeletonize
 
-from mnistlib.imageprep import crop_to_mnist, ink_mask
+from mnistlib.imageprep import crop_to_mnist, ink_box, ink_mask
 from mnistlib.predict import classify
 
 #: The typical digit height ``H`` is this percentile of the heights of the components at least half
@@ -159,11 +159,11 @@ def _name(src) -> str:
 
 def _trimmed(mask: np.ndarray, y0: int, x0: int, component: int, part: int = 0,
              cut_cost: float = 0.0) -> _Piece | None:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
+    found = ink_box(mask)
+    if found is None:
         return None
-    sub = mask[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
-    return _Piece(y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1, sub, component, part,
+    rows, cols = found
+    return _Piece(y0 + rows.start, x0 + cols.start, y0 + rows.stop, x0 + cols.stop, mask[found], component, part,
                   cut_cost)
 
 
