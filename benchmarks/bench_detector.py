@@ -109,8 +109,7 @@ def main() -> None:
     x_o = rejection.prepare(p for _, p in nondigits.pictures(1200, rejection.VAL_SEED, NINE_KINDS))
     x_f = rejection.prepare(p for _, p in nondigits.pictures(1200, OTHER_FONTS_SEED, NINE_KINDS[:3] + ("shape",),
                                                               OTHER_FONTS))
-    scans = {kind: realistic.mnist_lowres_set(d.x_train[held], d.y_train[held], bold=kind == "bold")
-             for kind in ("thin", "bold")}  # the lowres tuning sets (bench_tta.py --lowres)
+    scans = realistic.mnist_lowres_sets(d.x_train[held], d.y_train[held])  # the lowres tuning sets
     x_s = {kind: rejection.prepare(s.data for s in samples) for kind, samples in scans.items()}
     y_s = {kind: np.array([s.label for s in samples]) for kind, samples in scans.items()}
     p_s = {kind: classify(x) for kind, x in x_s.items()}

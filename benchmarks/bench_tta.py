@@ -140,8 +140,7 @@ def main() -> None:
     d = load_mnist()
     _, held = calibration.calibration_split(d.y_train, SUBSET_SEED)
     x_held, y_held = prepare_images(d.x_train[held]), d.y_train[held]
-    lowres = {kind: realistic.mnist_lowres_set(d.x_train[held], y_held, bold=kind == "bold")
-              for kind in ("thin", "bold")} if args.lowres else None
+    lowres = realistic.mnist_lowres_sets(d.x_train[held], y_held) if args.lowres else None
     models = {path: base_network(load_model(path)) for path in args.models}  # the network, without its own shifts
     val = {}
     for path, model in models.items():

@@ -61,6 +61,12 @@ def mnist_lowres_set(x: np.ndarray, y: np.ndarray, seed: int = SEED, bold: bool 
             for data, suffix in [render_lowres(optdigits_8x8(image), rng)]]
 
 
+def mnist_lowres_sets(x: np.ndarray, y: np.ndarray, seed: int = SEED) -> dict[str, list[Sample]]:
+    """Both versions of :func:`mnist_lowres_set`, ``{"thin": ..., "bold": ...}``: the ``lowres`` tuning sets of
+    ``bench_tta.py --lowres`` and ``bench_detector.py``."""
+    return {kind: mnist_lowres_set(x, y, seed, bold=kind == "bold") for kind in ("thin", "bold")}
+
+
 def photo_set(x_test: np.ndarray, y_test: np.ndarray, n: int = 1200, seed: int = SEED) -> list[Sample]:
     """``n`` MNIST test digits (a seeded sample), cycling through :data:`KINDS`."""
     rng = np.random.default_rng(seed)

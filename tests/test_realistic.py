@@ -15,7 +15,8 @@ import realistic  # noqa: E402
 
 def test_the_lowres_tuning_set_is_seeded_and_its_bold_strokes_carry_more_ink(mnist):
     x, y = mnist.x_train[:50], mnist.y_train[:50]
-    thin, bold = realistic.mnist_lowres_set(x, y), realistic.mnist_lowres_set(x, y, bold=True)
+    sets = realistic.mnist_lowres_sets(x, y)
+    thin, bold = sets["thin"], sets["bold"]
     assert [s.label for s in thin] == list(y) and thin[0].kind == "mnist_lowres" and bold[0].kind == "mnist_lowres_bold"
     assert [s.data for s in thin] == [s.data for s in realistic.mnist_lowres_set(x, y)]
     ink = [np.mean(255 - np.asarray(Image.open(io.BytesIO(s.data)).convert("L"), np.float32)) for s in (thin + bold)]
