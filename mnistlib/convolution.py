@@ -10,6 +10,8 @@
   layer, how many input pixels one unit sees (``r_out = r_in + (k - 1) * j_in``, ``j_out = j_in * s``);
   :func:`receptive_box` turns that into the box of pixels one unit sees, and :func:`input_gradient`
   measures which pixels actually move a unit.
+* :func:`pca_filters`: first-layer filters taken from the data instead of learnt (the principal components of
+  small patches, whitened, each with its negative): ``cnn_fast`` keeps them fixed;
 * :func:`param_table`: the parameters of a model per layer and their share;
   :func:`dense_equivalent_params`: what a dense layer with the same inputs and outputs would need.
 """
@@ -23,7 +25,7 @@ import pandas as pd
 from scipy import signal
 
 from mnistlib.errors import MnistlibError
-from mnistlib.inputs import gray_image
+from mnistlib.inputs import check_images, gray_image
 
 
 def _frozen(rows) -> np.ndarray:
@@ -260,6 +262,34 @@ def input_gradient(model, layer: str, image, row: int, col: int) -> np.ndarray:
     return np.abs(np.asarray(tape.gradient(unit, x))[0, :, :, 0])
 
 
+def pca_filters(images, kernel: int = 5, count: int = 8, *, sample: int = 300, seed: int = 0):
+    """First-layer filters computed from ``images`` instead of learnt (notebook 05_convolution; the fixed first
+    convolution of ``cnn_fast``, :func:`mnistlib.recipes.first_filters`).
+
+    The ``count`` principal components of the ``kernel`` x ``kernel`` patches of ``sample`` images drawn with
+    ``seed`` (the eigenvectors of the patches' covariance with the largest eigenvalues), whitened: each filter
+    answers with that component's coordinate of the patch, centred on the mean patch and scaled to unit variance.
+    Each filter is followed by its negative, so a ReLU after them keeps both signs. 300 digits give about 170,000
+    patches: enough for 25 numbers per patch, and computed in a few hundredths of a second. Returns ``(weights, bias)`` for a ``Conv2D(2 * count, kernel)`` on one channel:
+    ``weights`` of shape ``(kernel, kernel, 1, 2 * count)``, ``bias`` of shape ``(2 * count,)``.
+    """
+    x = check_images(images)[..., 0]
+    kernel, count = _whole(kernel, "kernel", 1), _whole(count, "count", 1)
+    if count > kernel * kernel:
+        raise MnistlibError(f"a {kernel}x{kernel} patch has {kernel * kernel} principal components, not {count}")
+    picked = np.random.default_rng(seed).choice(len(x), min(_whole(sample, "sample", 1), len(x)), replace=False)
+    patches = np.lib.stride_tricks.sliding_window_view(x[np.sort(picked)], (kernel, kernel), axis=(1, 2))
+    patches = patches.reshape(-1, kernel * kernel).astype(np.float64)
+    mean = patches.mean(axis=0)
+    variance, vectors = np.linalg.eigh(np.cov(patches, rowvar=False))  # ascending variance
+    variance, vectors = variance[::-1][:count], vectors[:, ::-1][:, :count].T
+    vectors *= np.sign(vectors[np.arange(count), np.abs(vectors).argmax(axis=1)])[:, np.newaxis]  # a fixed sign
+    w = vectors / np.sqrt(variance)[:, np.newaxis]
+    w = np.concatenate([w, -w])
+    bias = -(w @ mean)
+    return w.T.reshape(kernel, kernel, 1, 2 * count).astype(np.float32), bias.astype(np.float32)
+
+
 def param_table(model) -> pd.DataFrame:
     """One row per layer of a Keras model: ``layer``, ``type``, ``output`` shape, ``params`` (all of
     them, as ``model.count_params()`` counts), ``trainable`` and ``share`` (% of the model's
@@ -295,5 +325,5 @@ def dense_equivalent_params(in_shape, out_shape, bias: bool = True) -> int:
 
 
 __all__ = ["KERNELS", "PADDINGS", "conv_output_size", "correlate", "dense_equivalent_params", "input_gradient",
-           "kernel", "keras_conv", "param_table", "receptive_box", "receptive_fields", "same_padding",
+           "kernel", "keras_conv", "param_table", "pca_filters", "receptive_box", "receptive_fields", "same_padding",
            "unit_at"]

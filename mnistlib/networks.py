@@ -77,26 +77,38 @@ def dense(x, units: int = 512, depth: int = 2, dropout: float = 0.2):
 
 
 def conv_block(x, filters: int, kernel: int = 3, batch_norm: bool = False, momentum: float = 0.9, stride: int = 1,
-               padding: str = "same"):
+               padding: str = "same", trainable: bool = True, name: str | None = None):
     """Conv -> [BatchNorm] -> ReLU -> MaxPool 2x2 (BatchNorm on conv maps is slow on a CPU). ``stride=2``: the
     convolution itself halves the map (a quarter of the multiplications) and there is no pooling.
     ``padding="valid"``: no zeros around the map, so a k x k kernel shrinks it by k - 1 (LeNet's way: fewer
-    multiplications in the next layer)."""
+    multiplications in the next layer). ``trainable=False``: the convolution keeps the filters it is given.
+    ``name``: the convolution's layer name."""
     if batch_norm:
-        x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False)(x)
+        x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False, trainable=trainable,
+                          name=name)(x)
         x = layers.BatchNormalization(momentum=momentum)(x)
         x = layers.Activation("relu")(x)
     else:
-        x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, activation="relu")(x)
+        x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, activation="relu", trainable=trainable,
+                          name=name)(x)
     return x if stride > 1 else layers.MaxPooling2D(2)(x)
 
 
 def convnet(x, widths=(32, 64), kernel: int = 3, dense_units: int = 128, dropout: float = 0.0,
-            conv_batch_norm: bool = False, momentum: float = 0.9, strides=None, padding: str = "same"):
+            conv_batch_norm: bool = False, momentum: float = 0.9, strides=None, padding: str = "same",
+            pca_first: bool = False):
     """One :func:`conv_block` per width (``strides``: one per width, default all 1), Flatten, Dense-BatchNorm-ReLU,
-    [Dropout], softmax (``cnn_fast``, ``cnn``)."""
-    for width, stride in zip(widths, strides or (1,) * len(widths), strict=True):
-        x = conv_block(x, width, kernel, conv_batch_norm, momentum, stride, padding)
+    [Dropout], softmax (``cnn_fast``, ``cnn``).
+
+    ``pca_first``: the first convolution (layer ``"pca_filters"``) is not trained. Its filters are set from the
+    training images (:func:`mnistlib.convolution.pca_filters`, by :func:`mnistlib.recipes.build_model`) and stay
+    fixed, so training computes no gradient for them, and, since nothing before the second convolution learns,
+    none for that convolution's input either: two of the five big convolution passes of a training step are gone.
+    """
+    for i, (width, stride) in enumerate(zip(widths, strides or (1,) * len(widths), strict=True)):
+        fixed = pca_first and i == 0
+        x = conv_block(x, width, kernel, conv_batch_norm, momentum, stride, padding, trainable=not fixed,
+                       name="pca_filters" if fixed else None)
     x = dense_bn_relu(layers.Flatten()(x), dense_units, momentum)
     if dropout:
         x = layers.Dropout(dropout)(x)

@@ -35,6 +35,7 @@ from mnistlib.augment import DEFAULTS as AUGMENT_DEFAULTS
 from mnistlib.augment import augmentation
 from mnistlib.config import PRECISIONS, compute_policy
 from mnistlib.config import keras as _keras
+from mnistlib.convolution import pca_filters
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import INPUT_SHAPE
 from mnistlib.optim import (
@@ -196,8 +197,22 @@ def get_recipe(recipe: str | Recipe) -> Recipe:
         raise MnistlibError(f"unknown model {recipe!r}; choose one of: {', '.join(RECIPES)}") from None
 
 
+def first_filters(recipe: str | Recipe, images, seed: int = 0):
+    """The fixed first-layer filters of ``recipe`` for training on ``images``: ``(weights, bias)`` from
+    :func:`mnistlib.convolution.pca_filters` when its network has ``pca_first`` (``cnn_fast``), else ``None``
+    (notebook 06; :func:`mnistlib.training.train_recipe` passes them to :func:`build_model`)."""
+    options = get_recipe(recipe).network_options()
+    if not options.get("pca_first"):
+        return None
+    width = options["widths"][0]
+    if width % 2:
+        raise MnistlibError(f"a PCA first layer has each component and its negative: its width must be even, "
+                            f"not {width}")
+    return pca_filters(images, options["kernel"], width // 2, seed=seed)
+
+
 def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: int | None = None,
-                batch_size: int | None = None):
+                batch_size: int | None = None, first_filters=None):
     """Build and compile ``recipe`` (a name or a :class:`Recipe`) (notebook 06).
 
     Input ``(28, 28, 1)`` -> the recipe's augmentation (active only in training) -> its network;
@@ -207,7 +222,9 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
     :func:`mnistlib.training.train_recipe` passes for the data it trains on. Weights and
     augmentation follow Keras' global seed: call :func:`mnistlib.config.new_model_session` first.
     The network (not the augmentation) is built under the recipe's :func:`~mnistlib.config.compute_policy`;
-    its output layer always computes in float32.
+    its output layer always computes in float32. ``first_filters``: ``(weights, bias)`` for a fixed first layer
+    (:func:`first_filters`); a recipe with one built without them keeps random filters there (enough to look at
+    its layers, not to train it well).
     """
     rec = get_recipe(recipe)
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
@@ -218,6 +235,11 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
         model = keras.Model(inputs, rec.network(x, **rec.options), name=rec.name)
     finally:
         keras.mixed_precision.set_global_policy(before)
+    if first_filters is not None:
+        fixed = {layer.name: layer for layer in model.layers}.get("pca_filters")
+        if fixed is None:
+            raise MnistlibError(f"recipe {rec.name!r} has no fixed first layer to take first_filters")
+        fixed.set_weights(list(first_filters)[:len(fixed.get_weights())])
     steps = (epochs or rec.epochs) * rec.steps_per_epoch(train_size, batch_size)
     optimizer = make_optimizer(rec.optimizer, make_schedule(rec.schedule, rec.learning_rate, steps), rec.ema)
     return compile_model(model, optimizer, label_smoothing=rec.label_smoothing, loss=rec.loss)
@@ -279,12 +301,14 @@ for _recipe in (
            "smoothing 0.1, one-cycle Adam 3e-3, batch 256, 12 epochs (augmentation and label smoothing chosen on "
            "validation folds: benchmarks/bench_select.py)", networks.dense, {}, learning_rate=3e-3,
            schedule="onecycle", label_smoothing=0.1, epochs=12, batch_size=256, augment={}, params=672_778),
-    Recipe("cnn_fast", "fastest to 99 %: Conv16 5x5-Pool, Conv32 5x5-Pool with LeNet's valid padding (no "
-           "BatchNorm on conv maps: slow on a CPU), Dense 64-BN, softmax; label smoothing 0.1, one-cycle Adam "
-           "1.2e-2, batch 256, 3 epochs, bfloat16 where the CPU has it (chosen on validation folds: "
-           "benchmarks/bench_select.py)",
-           networks.convnet, {"widths": (16, 32), "kernel": 5, "dense_units": 64, "padding": "valid"},
-           learning_rate=1.2e-2, schedule="onecycle", label_smoothing=0.1, epochs=3, batch_size=256,
+    Recipe("cnn_fast", "fastest to 99 %: a fixed first layer (Conv16 5x5 = the training patches' 8 whitened principal "
+           "components and their negatives, not trained: no gradients for it or into it)-Pool, Conv32 5x5-Pool, both "
+           "with LeNet's valid padding (no BatchNorm on conv maps: slow on a CPU), Dense 64-BN, softmax; label "
+           "smoothing 0.1, one-cycle Adam 8e-3, batch 128, 3 epochs, bfloat16 where the CPU has it (chosen on "
+           "validation folds: benchmarks/bench_select.py)",
+           networks.convnet, {"widths": (16, 32), "kernel": 5, "dense_units": 64, "padding": "valid",
+                              "pca_first": True},
+           learning_rate=8e-3, schedule="onecycle", label_smoothing=0.1, epochs=3, batch_size=128,
            precision="bfloat16", params=46_922),
     Recipe("cnn", "best single model: augmentation (rotation, shear, zoom, shift, stroke width), half the training "
            "1s again with a flag (benchmarks/bench_styles.py) and one pen variant per training digit; Conv32-Pool, "
@@ -296,5 +320,5 @@ for _recipe in (
     register_recipe(_recipe)
 
 
-__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "final_model", "float32_copy", "get_recipe",
+__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "final_model", "first_filters", "float32_copy", "get_recipe",
            "recipe_table", "register_recipe"]

@@ -40,7 +40,7 @@ from mnistlib.forms import flagged_ones
 from mnistlib.inputs import check_images, check_labels
 from mnistlib.pens import pen_variants
 from mnistlib.preprocess import SUBSET_SEED, kfold_splits, run_data, train_val_split
-from mnistlib.recipes import Recipe, build_model, final_model, get_recipe
+from mnistlib.recipes import Recipe, build_model, final_model, first_filters, get_recipe
 from mnistlib.runtime import ExportError
 from mnistlib.saving import check_output_path, load_card, load_model, save_model, saved_model_path
 
@@ -215,7 +215,9 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     ``recipe.replace(...)``). ``validation_split`` holds out a stratified fraction of ``x``
     (:func:`mnistlib.preprocess.train_val_split`, seeded by ``seed``); ``validation_data`` gives
     one explicitly. The recipe's flagged 1s (``recipe.flagged_ones``) and then its pen variants (seeded by
-    ``seed``) are made from what is left and added to it; then :func:`mnistlib.recipes.build_model` lays the
+    ``seed``) are made from what is left and added to it (and a fixed first layer's filters computed from the
+    digits, :func:`mnistlib.recipes.first_filters`: counted in the first epoch's seconds, like the pen variants);
+    then :func:`mnistlib.recipes.build_model` lays the
     schedule out over exactly these digits and :func:`fit` trains. Call :func:`mnistlib.config.new_model_session` first.
     The model handed back is the one the recipe saves (:func:`mnistlib.recipes.final_model`): in float32
     after mixed precision (``recipe.precision``), averaging over one-pixel shifts when ``recipe.shifts``.
@@ -234,13 +236,14 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     prep = time.perf_counter()
     x, y = training_digits(rec, x, y, seed)
     n_digits = len(x)
+    filters = first_filters(rec, x, seed)
     if rec.pen_copies:
         x = np.concatenate([x, pen_variants(x, rec.pen_copies, seed=seed, lowres=rec.lowres_pens,
                                           elastic=rec.elastic_pens)])
         y = np.tile(y, rec.pen_copies + 1)
     prep = time.perf_counter() - prep
     with _tf().distribute.get_strategy().scope():
-        model = build_model(rec, train_size=n_digits, epochs=epochs, batch_size=batch_size)
+        model = build_model(rec, train_size=n_digits, epochs=epochs, batch_size=batch_size, first_filters=filters)
     result = fit(model, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
                  test_data=test_data, callbacks=callbacks, on_epoch=on_epoch, verbose=verbose, prep_seconds=prep)
     trained = result.model

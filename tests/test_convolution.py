@@ -241,3 +241,40 @@ def test_figures(_no_show, digits, cnn):
         pc.param_shares([1, 2])
     with pytest.raises(MnistlibError):
         pc.receptive_field(digits[0], {})
+
+    weights, bias = cv.pca_filters(digits, count=4)
+    fig = pc.pca_filters(weights, bias, digits[0])
+    answers = [ax.images[0].get_array() for ax in fig.axes if ax.get_title().startswith("its answer")]
+    assert len(answers) == 4 and answers[0].shape == (24, 24)
+    np.testing.assert_allclose(np.asarray(answers[3]), cv.correlate(digits[0], weights[:, :, 0, 3]) + bias[3],
+                               atol=1e-5)
+    with pytest.raises(MnistlibError):
+        pc.pca_filters(weights[..., :3], bias[:3], digits[0])
+
+
+def test_pca_filters_whiten_the_patches_they_were_computed_from(mnist):
+    images = prepare_images(mnist.x_train[:200])[..., 0]
+    weights, bias = cv.pca_filters(images, kernel=5, count=8, sample=len(images))
+    assert weights.shape == (5, 5, 1, 16) and bias.shape == (16,) and weights.dtype == np.float32
+    np.testing.assert_array_equal(weights[..., 8:], -weights[..., :8])  # each component, then its negative
+    np.testing.assert_array_equal(bias[8:], -bias[:8])
+    # the filters' answers on every 5x5 patch of those images: centred, unit variance, uncorrelated
+    answers = np.stack([cv.correlate(image, weights[:, :, 0, i]) + bias[i] for image in images for i in range(8)])
+    answers = answers.reshape(len(images), 8, -1).transpose(1, 0, 2).reshape(8, -1)
+    np.testing.assert_allclose(answers.mean(axis=1), 0.0, atol=1e-4)
+    np.testing.assert_allclose(np.cov(answers), np.eye(8), atol=1e-3)
+    # the same patches give the same filters; another draw of 50 images gives (slightly) different ones
+    again, _ = cv.pca_filters(images, kernel=5, count=8, sample=50, seed=1)
+    np.testing.assert_array_equal(again, cv.pca_filters(images, kernel=5, count=8, sample=50, seed=1)[0])
+    assert not np.array_equal(again, cv.pca_filters(images, kernel=5, count=8, sample=50, seed=2)[0])
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: cv.pca_filters(x, kernel=5, count=26),  # a 5x5 patch has 25 components
+    lambda x: cv.pca_filters(x, kernel=0),
+    lambda x: cv.pca_filters((x * 255).astype(np.uint8)),  # raw pixels
+    lambda x: cv.pca_filters(x, sample=0),
+])
+def test_pca_filters_refuse_bad_input(digits, call):
+    with pytest.raises(MnistlibError):
+        call(digits)

@@ -13,8 +13,9 @@ from mnistlib.config import PRECISION_ENV, compute_policy, native_bfloat16, new_
 from mnistlib.errors import MnistlibError
 from mnistlib.optim import OneCycle, OneVsRestCrossentropy, SmoothedSparseCrossentropy, keras
 from mnistlib.preprocess import prepare_images
-from mnistlib.recipes import (RECIPES, TRAIN_SIZE, Recipe, build_model, float32_copy, get_recipe,
+from mnistlib.recipes import (RECIPES, TRAIN_SIZE, Recipe, build_model, first_filters, float32_copy, get_recipe,
                               recipe_table)
+from mnistlib.training import train_recipe
 
 
 def dense(n_in, n_out):
@@ -129,6 +130,39 @@ def test_valid_padding_shrinks_each_map_by_the_kernel_less_one():
     assert map_sizes("same") == [28, 14, 14, 7]
 
 
+def test_a_pca_first_layer_is_set_from_the_images_and_never_trained(mnist):
+    rec = get_recipe("cnn_fast").replace(pca_first=True, epochs=1)
+    x, y = prepare_images(mnist.x_train[:1024]), mnist.y_train[:1024]
+    filters = first_filters(rec, x)
+    new_model_session(0)
+    model = build_model(rec, train_size=len(x), first_filters=filters)
+    fixed = model.get_layer("pca_filters")
+    assert not fixed.trainable and fixed.trainable_weights == []
+    assert model.count_params() == HAND_COUNTED["cnn_fast"]  # the same layers, the first one fixed
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == HAND_COUNTED["cnn_fast"] - conv(5, 1, 16) - 2 * 64  # (and BatchNorm's running statistics)
+    second = next(layer for layer in model.layers if type(layer).__name__ == "Conv2D" and layer is not fixed)
+    before = second.get_weights()[0].copy()
+    model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+    for got, given in zip(fixed.get_weights(), filters, strict=True):
+        np.testing.assert_array_equal(got, given)
+    assert not np.array_equal(second.get_weights()[0], before)  # while the rest learns
+    assert first_filters("cnn", x) is None
+    with pytest.raises(MnistlibError, match="no fixed first layer"):
+        build_model("cnn", first_filters=filters)
+    with pytest.raises(MnistlibError, match="even"):
+        first_filters(rec.replace(widths=(15, 32)), x)
+
+
+def test_train_recipe_computes_the_fixed_filters_from_its_own_training_digits(mnist):
+    rec = get_recipe("cnn_fast").replace(pca_first=True, epochs=1)
+    x, y = prepare_images(mnist.x_train[:1000]), mnist.y_train[:1000]
+    new_model_session(3)
+    model = train_recipe(rec, x, y, seed=3, verbose=0).model
+    for got, expected in zip(model.get_layer("pca_filters").get_weights(), first_filters(rec, x, 3), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_bad_options_are_caught_on_the_signature_and_real_bugs_are_not_hidden():
     with pytest.raises(MnistlibError, match="widhts.*widths"):
         get_recipe("cnn").replace(widhts=(8, 16))
@@ -156,7 +190,7 @@ def schedule_of(model) -> dict:
 def test_a_recipe_schedule_is_laid_out_for_the_data_it_trains_on():
     new_model_session(0)
     fast = schedule_of(build_model("cnn_fast"))
-    assert fast["total_steps"] == 3 * -(-TRAIN_SIZE // 256) == 3 * get_recipe("cnn_fast").steps_per_epoch()
+    assert fast["total_steps"] == 3 * -(-TRAIN_SIZE // 128) == 3 * get_recipe("cnn_fast").steps_per_epoch()
     assert fast["peak"] == get_recipe("cnn_fast").learning_rate
     new_model_session(0)
     small = schedule_of(build_model("cnn", train_size=300, epochs=2, batch_size=100))

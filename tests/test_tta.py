@@ -114,7 +114,8 @@ def test_figures_inside_the_network_look_through_the_wrapper(network, mnist):
 
     model = tta.with_shifts(network, 8)
     fig = cnn_plots.conv_filters(model)
-    assert "conv2d" in fig._suptitle.get_text()
+    first = next(layer for layer in network.layers if type(layer).__name__ == "Conv2D")
+    assert f"layer {first.name!r}" in fig._suptitle.get_text()  # the network's own first convolution
     fig = cnn_plots.feature_maps(model, mnist.x_test[0])
     assert len(fig.axes) > 1
 

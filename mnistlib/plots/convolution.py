@@ -1,6 +1,6 @@
-"""Figures of what a convolution does (notebook 05_convolution): hand-set kernels on a digit, padding,
-stride and pooling at one pixel scale, the receptive field of one unit, and where a CNN's
-parameters are."""
+"""Figures of what a convolution does (notebook 05_convolution): hand-set kernels on a digit, filters taken from
+the data (principal components of patches), padding, stride and pooling at one pixel scale, the receptive field of
+one unit, and where a CNN's parameters are."""
 
 from __future__ import annotations
 
@@ -60,6 +60,31 @@ def hand_kernels(image, kernels=("vertical_edges", "horizontal_edges"), *, paddi
         im = _signed(fig.add_subplot(grid[row, 2]), out, f"output map {out.shape[0]}×{out.shape[1]} ({padding})")
         fig.colorbar(im, ax=fig.axes[-1], shrink=0.85, label="response")
     fig.suptitle("A hand-set kernel slid over a digit: red = strong positive response, blue = negative")
+    return fig
+
+
+@styled
+def pca_filters(weights, bias, image):
+    """The filters of :func:`mnistlib.convolution.pca_filters` (top row: the components, whose negatives follow them
+    in the layer) and what each makes of one digit before the ReLU (bottom row), on a red / blue scale centred on 0
+    (05_convolution)."""
+    w, b = np.asarray(weights, dtype=np.float32), np.asarray(bias, dtype=np.float32)
+    if w.ndim != 4 or w.shape[2] != 1 or w.shape[3] % 2 or b.shape != (w.shape[3],):
+        raise MnistlibError(f"give the (weights, bias) of pca_filters: (k, k, 1, 2n) and (2n,), not "
+                            f"{w.shape} and {b.shape}")
+    count = w.shape[3] // 2
+    digit = convolution._image(image)
+    fig = _figure((1.55 * count + 1.7, 3.6))
+    grid = fig.add_gridspec(2, count + 1, width_ratios=[1.2] + [1.0] * count)
+    show_digit(fig.add_subplot(grid[:, 0]), digit, "input digit")
+    answers = [convolution.correlate(digit, w[:, :, 0, i]) + b[i] for i in range(count)]
+    limit = max(float(np.abs(a).max()) for a in answers) or 1.0
+    for i in range(count):
+        _signed(fig.add_subplot(grid[0, i + 1]), w[:, :, 0, i], f"component {i + 1}")
+        _signed(fig.add_subplot(grid[1, i + 1]), answers[i], f"its answer {answers[i].shape[0]}×{answers[i].shape[1]}",
+                limit)
+    fig.suptitle("Filters taken from the data, not learnt: the principal components of 5×5 patches, whitened "
+                 "(red +, blue −)")
     return fig
 
 
@@ -209,4 +234,4 @@ def param_shares(table, dense_equivalents: Mapping | None = None):
     return fig
 
 
-__all__ = ["hand_kernels", "padding_stride_pooling", "param_shares", "receptive_field"]
+__all__ = ["hand_kernels", "padding_stride_pooling", "param_shares", "pca_filters", "receptive_field"]
