@@ -270,8 +270,9 @@ def pca_filters(images, kernel: int = 5, count: int = 8, *, sample: int = 300, s
     ``seed`` (the eigenvectors of the patches' covariance with the largest eigenvalues), whitened: each filter
     answers with that component's coordinate of the patch, centred on the mean patch and scaled to unit variance.
     Each filter is followed by its negative, so a ReLU after them keeps both signs. 300 digits give about 170,000
-    patches: enough for 25 numbers per patch, and computed in a few hundredths of a second. Returns ``(weights, bias)`` for a ``Conv2D(2 * count, kernel)`` on one channel:
-    ``weights`` of shape ``(kernel, kernel, 1, 2 * count)``, ``bias`` of shape ``(2 * count,)``.
+    patches: plenty for a 25 x 25 covariance, computed in a few hundredths of a second. Returns ``(weights, bias)``
+    for a ``Conv2D(2 * count, kernel)`` on one channel: ``weights`` of shape ``(kernel, kernel, 1, 2 * count)``,
+    ``bias`` of shape ``(2 * count,)``.
     """
     x = check_images(images)[..., 0]
     kernel, count = _whole(kernel, "kernel", 1), _whole(count, "count", 1)

@@ -212,7 +212,7 @@ def first_filters(recipe: str | Recipe, images, seed: int = 0):
 
 
 def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: int | None = None,
-                batch_size: int | None = None, first_filters=None):
+                batch_size: int | None = None, fixed_filters=None):
     """Build and compile ``recipe`` (a name or a :class:`Recipe`) (notebook 06).
 
     Input ``(28, 28, 1)`` -> the recipe's augmentation (active only in training) -> its network;
@@ -222,7 +222,7 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
     :func:`mnistlib.training.train_recipe` passes for the data it trains on. Weights and
     augmentation follow Keras' global seed: call :func:`mnistlib.config.new_model_session` first.
     The network (not the augmentation) is built under the recipe's :func:`~mnistlib.config.compute_policy`;
-    its output layer always computes in float32. ``first_filters``: ``(weights, bias)`` for a fixed first layer
+    its output layer always computes in float32. ``fixed_filters``: ``(weights, bias)`` for a fixed first layer
     (:func:`first_filters`); a recipe with one built without them keeps random filters there (enough to look at
     its layers, not to train it well).
     """
@@ -235,11 +235,11 @@ def build_model(recipe: str | Recipe, *, train_size: int = TRAIN_SIZE, epochs: i
         model = keras.Model(inputs, rec.network(x, **rec.options), name=rec.name)
     finally:
         keras.mixed_precision.set_global_policy(before)
-    if first_filters is not None:
+    if fixed_filters is not None:
         fixed = {layer.name: layer for layer in model.layers}.get("pca_filters")
         if fixed is None:
-            raise MnistlibError(f"recipe {rec.name!r} has no fixed first layer to take first_filters")
-        fixed.set_weights(list(first_filters)[:len(fixed.get_weights())])
+            raise MnistlibError(f"recipe {rec.name!r} has no fixed first layer to take fixed_filters")
+        fixed.set_weights(list(fixed_filters)[:len(fixed.get_weights())])  # (no bias before a BatchNorm)
     steps = (epochs or rec.epochs) * rec.steps_per_epoch(train_size, batch_size)
     optimizer = make_optimizer(rec.optimizer, make_schedule(rec.schedule, rec.learning_rate, steps), rec.ema)
     return compile_model(model, optimizer, label_smoothing=rec.label_smoothing, loss=rec.loss)

@@ -243,7 +243,7 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
         y = np.tile(y, rec.pen_copies + 1)
     prep = time.perf_counter() - prep
     with _tf().distribute.get_strategy().scope():
-        model = build_model(rec, train_size=n_digits, epochs=epochs, batch_size=batch_size, first_filters=filters)
+        model = build_model(rec, train_size=n_digits, epochs=epochs, batch_size=batch_size, fixed_filters=filters)
     result = fit(model, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
                  test_data=test_data, callbacks=callbacks, on_epoch=on_epoch, verbose=verbose, prep_seconds=prep)
     trained = result.model

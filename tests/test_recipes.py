@@ -135,7 +135,7 @@ def test_a_pca_first_layer_is_set_from_the_images_and_never_trained(mnist):
     x, y = prepare_images(mnist.x_train[:1024]), mnist.y_train[:1024]
     filters = first_filters(rec, x)
     new_model_session(0)
-    model = build_model(rec, train_size=len(x), first_filters=filters)
+    model = build_model(rec, train_size=len(x), fixed_filters=filters)
     fixed = model.get_layer("pca_filters")
     assert not fixed.trainable and fixed.trainable_weights == []
     assert model.count_params() == HAND_COUNTED["cnn_fast"]  # the same layers, the first one fixed
@@ -149,7 +149,7 @@ def test_a_pca_first_layer_is_set_from_the_images_and_never_trained(mnist):
     assert not np.array_equal(second.get_weights()[0], before)  # while the rest learns
     assert first_filters("cnn", x) is None
     with pytest.raises(MnistlibError, match="no fixed first layer"):
-        build_model("cnn", first_filters=filters)
+        build_model("cnn", fixed_filters=filters)
     with pytest.raises(MnistlibError, match="even"):
         first_filters(rec.replace(widths=(15, 32)), x)
 
