@@ -163,7 +163,8 @@ def _bundle(widget, text: str, html: str) -> dict:
 
 class _StopOnFlag:
     """Keras callback (built lazily: importing this module must not import TensorFlow) that sets
-    ``model.stop_training = True`` after the current batch once ``flag`` (a ``threading.Event``) is set."""
+    ``model.stop_training = True`` after the batches under way (at most
+    :data:`mnistlib.optim.STEPS_PER_EXECUTION`) once ``flag`` (a ``threading.Event``) is set."""
 
     def __new__(cls, flag: threading.Event):
         keras = config.keras()
@@ -207,8 +208,9 @@ class ExperimentPanel:
     Python API (what the buttons call): :meth:`run` trains synchronously and returns the new row;
     :meth:`start` trains in a background thread (the **Run** button: the kernel stays free, so a
     **Stop** click is processed while Keras trains); :meth:`stop` asks the running training to stop
-    after the current batch (a Keras callback sets ``model.stop_training``; Keras then finishes that
-    epoch's validation, and the row says ``stopped``); :meth:`wait` joins the thread; :attr:`runs` is
+    after the batches under way (at most :data:`~mnistlib.optim.STEPS_PER_EXECUTION`; a Keras callback sets
+    ``model.stop_training``; Keras then finishes that epoch's validation, and the row says ``stopped``);
+    :meth:`wait` joins the thread; :attr:`runs` is
     the table; :meth:`clear` empties it and the run log. Bad settings raise
     :class:`~mnistlib.errors.MnistlibError` before anything trains or is written.
     """
@@ -434,10 +436,10 @@ class ExperimentPanel:
             self._thread.join(timeout)
 
     def stop(self) -> None:
-        """Ask the current run to stop after its current batch (the Stop button)."""
+        """Ask the current run to stop after the batches under way (the Stop button)."""
         self._stop.set()
         if self._lock.locked():
-            self._set_status("stopping after the current batch ...")
+            self._set_status("stopping after the batches under way ...")
 
     def _clicked_run(self) -> None:
         try:

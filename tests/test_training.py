@@ -11,7 +11,9 @@ import pytest
 from mnistlib import networks
 from mnistlib.config import PRECISION_ENV, new_model_session
 from mnistlib.errors import MnistlibError
-from mnistlib.optim import SmoothedSparseCrossentropy, compile_model, keras, make_optimizer, make_schedule
+from mnistlib.optim import (
+    STEPS_PER_EXECUTION, SmoothedSparseCrossentropy, compile_model, keras, make_optimizer, make_schedule,
+)
 from mnistlib.preprocess import prepare_images, stratified_subset
 from mnistlib.recipes import RECIPES, Recipe, build_model, get_recipe, register_recipe
 from mnistlib.runtime import ExportError
@@ -133,6 +135,26 @@ def test_fit_keeps_the_models_own_loss_optimizer_and_schedule(small):
     plain = float(keras.losses.SparseCategoricalCrossentropy()(y, model.predict(x, verbose=0)))
     assert result.history["loss"][0] > plain
     assert result.test_accuracy[0] > 0.6
+
+
+def test_many_steps_per_call_change_no_number(small):
+    """compile_model runs STEPS_PER_EXECUTION training steps per call of Keras' function, to save the Python round
+    trip of each step: the weights, the history and the test accuracy are exactly those of one step per call, for a
+    recipe with random augmentation and a number of steps that is not a multiple of it."""
+    x, y, xt, yt = small
+    assert STEPS_PER_EXECUTION > 1 and build_model("dense_128").steps_per_execution == STEPS_PER_EXECUTION
+    runs = {}
+    for per_call in (1, STEPS_PER_EXECUTION):
+        new_model_session(11)
+        model = build_model("cnn", train_size=len(x), epochs=1, batch_size=48)
+        compile_model(model, model.optimizer, label_smoothing=0.0, steps_per_execution=per_call)
+        assert model.steps_per_execution == per_call
+        runs[per_call] = fit(model, x, y, epochs=2, batch_size=48, test_data=(xt, yt), verbose=0)
+    one, many = runs[1], runs[STEPS_PER_EXECUTION]
+    assert int(one.model.optimizer.iterations) == int(many.model.optimizer.iterations) == 2 * 42  # 2,000 / 48
+    assert one.history == many.history and one.test_accuracy == many.test_accuracy
+    assert all(np.array_equal(a, b) for a, b in zip(one.model.get_weights(), many.model.get_weights(), strict=True))
+    assert one.history["loss"][1] < one.history["loss"][0]
 
 
 def test_fit_trains_on_the_batches_keras_would_shuffle_without_tf_data_autotuning(small):
