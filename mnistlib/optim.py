@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from mnistlib.config import keras as _keras
+from mnistlib.config import tf as _tf
 from mnistlib.errors import MnistlibError
 from mnistlib.inputs import check_model
 
@@ -27,6 +28,8 @@ LOSSES = ("categorical", "one_vs_rest")
 #: Training steps per call of Keras' compiled training function (``compile(steps_per_execution=...)``): the steps
 #: run in a TensorFlow loop instead of one Python round trip each (about 1.5 ms on a 2-core CPU, a sixth of a
 #: ``cnn_fast`` step). The weights and every number come out the same as one step per call (``test_training.py``).
+#: Under a strategy with several replicas (``mnistlib train --devices N``) a model trains one step per call: Keras
+#: 3.15's loop of steps fails under ``MirroredStrategy`` ("You must feed a value for placeholder tensor").
 STEPS_PER_EXECUTION = 32
 
 
@@ -139,13 +142,17 @@ def make_optimizer(kind: str, learning_rate, ema: float | None = None):
 
 
 def compile_model(model, optimizer, *, label_smoothing: float = 0.0, loss: str = "categorical",
-                  jit_compile: bool = False, steps_per_execution: int = STEPS_PER_EXECUTION):
+                  jit_compile: bool = False, steps_per_execution: int | None = None):
     """``model.compile`` for integer labels 0..9; returns the model.
 
     Metrics: accuracy, and ``cross_entropy``, the plain cross-entropy without label smoothing, so that
     the learning curves of recipes trained with and without smoothing share one scale (notebook 07).
-    ``steps_per_execution``: see :data:`STEPS_PER_EXECUTION` (callbacks see a batch end every that many steps)."""
+    ``steps_per_execution``: by default :data:`STEPS_PER_EXECUTION` on one device and 1 under several replicas
+    (callbacks see a batch end every that many steps)."""
     check_model(model, what=f"model {model.name!r}")
+    if steps_per_execution is None:
+        replicas = _tf().distribute.get_strategy().num_replicas_in_sync
+        steps_per_execution = STEPS_PER_EXECUTION if replicas == 1 else 1
     metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
                keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")]
     model.compile(optimizer=optimizer, loss=make_loss(label_smoothing, loss), metrics=metrics, jit_compile=jit_compile,

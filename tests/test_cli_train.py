@@ -69,7 +69,8 @@ def test_evaluate_reports_the_same_accuracy_whatever_the_training_seed(trained, 
 
 
 def test_two_devices_give_the_numbers_of_one(trained, tmp_path, mnist_dir):
-    """MirroredStrategy over the CPU split into two logical devices: same recipe, seed and data as `trained`."""
+    """MirroredStrategy over the CPU split into two logical devices: same recipe, seed and data as `trained` (and
+    one step per call of Keras' function there: its loop of steps fails under MirroredStrategy)."""
     _, lines = trained
     out = tmp_path / "two.keras"
     proc = run_cli("train", "--model", "dense_128", "--epochs", "1", "--devices", "2", "--json", "--out", str(out),
