@@ -26,8 +26,9 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 #: The losses a recipe may name: ``"categorical"`` for a softmax output, ``"one_vs_rest"`` for ten sigmoids.
 LOSSES = ("categorical", "one_vs_rest")
 #: Training steps per call of Keras' compiled training function (``compile(steps_per_execution=...)``): the steps
-#: run in a TensorFlow loop instead of one Python round trip each (about 1.5 ms on a 2-core CPU, a sixth of a
-#: ``cnn_fast`` step). The weights and every number come out the same as one step per call (``test_training.py``).
+#: run in a TensorFlow loop instead of one Python round trip each (about 1.7 ms per step on a 2-core CPU: a sixth of
+#: a ``cnn_fast`` epoch; notebook 07). The weights and every number come out the same as one step per call
+#: (``test_training.py``).
 #: Under a strategy with several replicas (``mnistlib train --devices N``) a model trains one step per call: Keras
 #: 3.15's loop of steps fails under ``MirroredStrategy`` ("You must feed a value for placeholder tensor").
 STEPS_PER_EXECUTION = 32
@@ -160,6 +161,5 @@ def compile_model(model, optimizer, *, label_smoothing: float = 0.0, loss: str =
     return model
 
 
-__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "STEPS_PER_EXECUTION", "OneCycle", "OneVsRestCrossentropy", "SmoothedSparseCrossentropy",
-           "compile_model", "make_loss",
-           "make_optimizer", "make_schedule"]
+__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "STEPS_PER_EXECUTION", "OneCycle", "OneVsRestCrossentropy",
+           "SmoothedSparseCrossentropy", "compile_model", "make_loss", "make_optimizer", "make_schedule"]

@@ -210,9 +210,8 @@ class ExperimentPanel:
     **Stop** click is processed while Keras trains); :meth:`stop` asks the running training to stop
     after the batches under way (at most :data:`~mnistlib.optim.STEPS_PER_EXECUTION`; a Keras callback sets
     ``model.stop_training``; Keras then finishes that epoch's validation, and the row says ``stopped``);
-    :meth:`wait` joins the thread; :attr:`runs` is
-    the table; :meth:`clear` empties it and the run log. Bad settings raise
-    :class:`~mnistlib.errors.MnistlibError` before anything trains or is written.
+    :meth:`wait` joins the thread; :attr:`runs` is the table; :meth:`clear` empties it and the run log. Bad
+    settings raise :class:`~mnistlib.errors.MnistlibError` before anything trains or is written.
     """
 
     def __init__(self, recipes: Iterable | None = None, data=None, *, path=None, seed: int = config.DEFAULT_SEED,
