@@ -5,7 +5,8 @@
 * :class:`SmoothedSparseCrossentropy`: cross-entropy for integer labels with label smoothing
   (Keras' sparse loss has no such option).
 * :func:`make_optimizer` and :func:`compile_model`: the optimizer a recipe names, and the one
-  ``compile`` call every model of the course goes through (integer labels, accuracy).
+  ``compile`` call every model of the course goes through (integer labels, accuracy, and
+  :data:`STEPS_PER_EXECUTION` training steps per call of Keras' compiled function).
 """
 
 from __future__ import annotations
