@@ -320,5 +320,5 @@ for _recipe in (
     register_recipe(_recipe)
 
 
-__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "final_model", "first_filters", "float32_copy", "get_recipe",
-           "recipe_table", "register_recipe"]
+__all__ = ["RECIPES", "TRAIN_SIZE", "Recipe", "build_model", "final_model", "first_filters", "float32_copy",
+           "get_recipe", "recipe_table", "register_recipe"]

@@ -217,8 +217,8 @@ def train_recipe(recipe: str | Recipe, x, y, *, epochs: int | None = None, batch
     one explicitly. The recipe's flagged 1s (``recipe.flagged_ones``) and then its pen variants (seeded by
     ``seed``) are made from what is left and added to it (and a fixed first layer's filters computed from the
     digits, :func:`mnistlib.recipes.first_filters`: counted in the first epoch's seconds, like the pen variants);
-    then :func:`mnistlib.recipes.build_model` lays the
-    schedule out over exactly these digits and :func:`fit` trains. Call :func:`mnistlib.config.new_model_session` first.
+    then :func:`mnistlib.recipes.build_model` lays the schedule out over exactly these digits and :func:`fit`
+    trains. Call :func:`mnistlib.config.new_model_session` first.
     The model handed back is the one the recipe saves (:func:`mnistlib.recipes.final_model`): in float32
     after mixed precision (``recipe.precision``), averaging over one-pixel shifts when ``recipe.shifts``.
     When it or weight averaging (``recipe.ema``) changes the model after the last epoch, the last test
