@@ -196,6 +196,7 @@ def test_fit_traces_the_training_step_once(small):
         traces[ours] = len(calls)
     assert traces == {True: 1, False: 2}
 
+
 def test_fit_needs_a_compiled_model(small):
     x, y, _, _ = small
     inputs = keras.Input((28, 28, 1))
