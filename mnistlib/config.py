@@ -6,8 +6,8 @@
   stratified subset, few epochs; for CI and smoke runs), unset or ``0`` the full one.
 * :func:`keras` / :func:`tf` import Keras and TensorFlow once, without their start-up
   log lines (nbval compares stderr, and learners should not read C++ logs). TensorFlow's oneDNN
-  kernels are turned on before it is imported; imported after TensorFlow, this module warns where
-  that changes the numbers (:func:`onednn_by_default`).
+  kernels are turned on before it is imported; imported after TensorFlow, this module warns when
+  TensorFlow says they are off.
 * :func:`project_root` says where ``figures/`` and ``models/`` are: ``MNISTLIB_HOME`` when
   set, else the source checkout this package runs from, else the current folder (an installed
   package has no checkout). :data:`ROOT`, :data:`FIGURES_DIR` and :data:`MODELS_DIR` are fixed
@@ -59,7 +59,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is ever 
 # TensorFlow uses oneDNN's kernels by default only on CPUs with AVX-512 VNNI, bfloat16 or AMX; on other x86 CPUs (an
 # AVX2-only AMD EPYC, say) it falls back to generic kernels that train the CNNs 1.3-2 x slower. Turned on here for every
 # CPU (TF_ENABLE_ONEDNN_OPTS=0 turns them off); where TensorFlow turns them on itself, nothing changes.
-_TF_FIRST = "tensorflow" in sys.modules and "TF_ENABLE_ONEDNN_OPTS" not in os.environ  # too late: warned below
+if "tensorflow" in sys.modules and "TF_ENABLE_ONEDNN_OPTS" not in os.environ:  # too late to turn them on
+    from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own answer: are its oneDNN kernels on?
+
+    if not _pywrap_util_port.IsMklEnabled():
+        warnings.warn("TensorFlow was imported before mnistlib, too late to turn on its oneDNN kernels on this CPU: "
+                      "training is slower and its numbers differ from the course's. Import mnistlib first, or set "
+                      "TF_ENABLE_ONEDNN_OPTS=1 before TensorFlow.", RuntimeWarning, stacklevel=2)
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 
@@ -177,27 +183,13 @@ def native_bfloat16(cpuinfo: str | None = None) -> bool:
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").strip().upper()
     if not (isa in ("", "ALL") or "BF16" in isa or "AMX" in isa or isa.startswith("AVX10")):
         return False
-    return any(flag in _cpu_flags(cpuinfo) for flag in _BF16_FLAGS)
-
-
-def _cpu_flags(cpuinfo: str | None = None) -> list[str]:
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
-            return []
-    return next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
-
-
-#: The CPU features with which TensorFlow turns its oneDNN kernels on by itself (its ``IsMKLEnabled``).
-_ONEDNN_DEFAULT_FLAGS = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
-
-
-def onednn_by_default(cpuinfo: str | None = None) -> bool:
-    """Whether TensorFlow uses its oneDNN kernels on this CPU without being told (AVX512-VNNI, AVX512-BF16,
-    AVX-VNNI or AMX, read from ``/proc/cpuinfo``); elsewhere this module turns them on before TensorFlow is
-    imported. ``cpuinfo``: the text to read instead of ``/proc/cpuinfo`` (tests)."""
-    return any(flag in _cpu_flags(cpuinfo) for flag in _ONEDNN_DEFAULT_FLAGS)
+            return False
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return any(flag in flags for flag in _BF16_FLAGS)
 
 
 def compute_policy(precision: str = "float32") -> str:
@@ -216,9 +208,3 @@ def compute_policy(precision: str = "float32") -> str:
     if precision == "bfloat16" and (forced == "bfloat16" or (not forced and native_bfloat16())):
         return "mixed_bfloat16"
     return "float32"
-
-
-if _TF_FIRST and not onednn_by_default():
-    warnings.warn("TensorFlow was imported before mnistlib, too late to turn on its oneDNN kernels on this CPU: "
-                  "training is slower and its numbers differ from the course's. Import mnistlib first, or set "
-                  "TF_ENABLE_ONEDNN_OPTS=1 before TensorFlow.", RuntimeWarning, stacklevel=2)

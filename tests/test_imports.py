@@ -74,30 +74,28 @@ def test_mnistlib_turns_on_tensorflows_onednn_kernels_unless_told_not_to():
     turns them on everywhere (1.5-2 x faster CNN training on an AVX2-only CPU), and an explicit 0 is respected."""
     code = ("import mnistlib.config as c; c.tf(); "
             "from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())")
-    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     for setting, expected in ((None, "True"), ("0", "False")):
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                              env={**env, **({"TF_ENABLE_ONEDNN_OPTS": setting} if setting else {})})
-        assert proc.returncode == 0, proc.stderr
+        proc = _python_onednn_unset(code, **({"TF_ENABLE_ONEDNN_OPTS": setting} if setting else {}))
         assert proc.stdout.strip() == expected, (setting, proc.stdout)
+
 
 
 def test_importing_tensorflow_before_mnistlib_is_warned_about_where_it_changes_the_numbers():
     """mnistlib turns TensorFlow's oneDNN kernels on before TensorFlow is imported (mnistlib.config). Imported after
-    it, it cannot: on a CPU where TensorFlow leaves them off (this AMD EPYC) training is slower and gives other
-    numbers, and mnistlib says so in one line; imported first, or with the variable set, it says nothing."""
-    from mnistlib.config import onednn_by_default
+    it, it cannot: where TensorFlow then left them off (this AMD EPYC) training is slower and gives other numbers,
+    and mnistlib says so in one line; imported first, or with the variable set, it says nothing."""
+    late = _python_onednn_unset("import tensorflow; from tensorflow.python.util import _pywrap_util_port as port; "
+                                "print(port.IsMklEnabled()); import mnistlib")
+    warning = "TensorFlow was imported before mnistlib"
+    assert (warning in late.stderr) == (late.stdout.strip() == "False"), (late.stdout, late.stderr)
+    assert warning not in _python_onednn_unset("import mnistlib; import tensorflow").stderr
+    assert warning not in _python_onednn_unset("import tensorflow; import mnistlib", TF_ENABLE_ONEDNN_OPTS="1").stderr
 
-    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"} | {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
-    def warned(code: str, **extra: str) -> bool:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                              env=env | extra)
-        assert proc.returncode == 0, proc.stderr
-        return "TensorFlow was imported before mnistlib" in proc.stderr
-
-    assert warned("import tensorflow; import mnistlib") == (not onednn_by_default())
-    assert not warned("import mnistlib; import tensorflow")
-    assert not warned("import tensorflow; import mnistlib", TF_ENABLE_ONEDNN_OPTS="1")
-    assert onednn_by_default("flags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
-    assert not onednn_by_default("flags\t\t: fpu sse avx2 fma\n") and not onednn_by_default("")
+def _python_onednn_unset(code: str, **extra: str) -> subprocess.CompletedProcess:
+    """``python -c code`` with TF_ENABLE_ONEDNN_OPTS unset (or set as ``extra`` says); it must succeed."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**env, "TF_CPP_MIN_LOG_LEVEL": "3", **extra})
+    assert proc.returncode == 0, proc.stderr
+    return proc
