@@ -38,7 +38,7 @@ HAND_COUNTED = {
     # the CNNs' conv layers have biases and no BatchNorm (the slowest layer on a CPU)
     "dense": 784 * 512 + 4 * 512 + 512 * 512 + 4 * 512 + dense(512, 10),
     # cnn_fast: valid padding, 28 -> conv 24 -> pool 12 -> conv 8 -> pool 4
-    "cnn_fast": conv(5, 1, 16) + conv(5, 16, 32) + 4 * 4 * 32 * 64 + 4 * 64 + dense(64, 10),
+    "cnn_fast": conv(5, 1, 8) + conv(5, 8, 24) + 4 * 4 * 24 * 128 + 4 * 128 + dense(128, 10),
     "cnn": conv(3, 1, 32) + conv(3, 32, 64) + 7 * 7 * 64 * 128 + 4 * 128 + dense(128, 10),
 }
 
@@ -113,9 +113,9 @@ def test_replace_changes_settings_and_network_options():
 def test_a_stride_2_convolution_replaces_the_pooling_after_it():
     new_model_session(0)
     model = build_model(get_recipe("cnn_fast").replace(strides=(1, 2), padding="same"))
-    # Conv16 5x5 + pool: 14x14; Conv32 5x5 with stride 2: 7x7, no pool; the dense layer sees 7*7*32 numbers
+    # Conv8 5x5 + pool: 14x14; Conv24 5x5 with stride 2: 7x7, no pool; the dense layer sees 7*7*24 numbers
     assert [type(layer).__name__ for layer in model.layers].count("MaxPooling2D") == 1
-    assert model.count_params() == conv(5, 1, 16) + conv(5, 16, 32) + 7 * 7 * 32 * 64 + 4 * 64 + dense(64, 10)
+    assert model.count_params() == conv(5, 1, 8) + conv(5, 8, 24) + 7 * 7 * 24 * 128 + 4 * 128 + dense(128, 10)
     with pytest.raises(ValueError):  # one stride per width
         build_model(get_recipe("cnn_fast").replace(strides=(1, 2, 2)))
 
@@ -140,7 +140,7 @@ def test_a_pca_first_layer_is_set_from_the_images_and_never_trained(mnist):
     assert not fixed.trainable and fixed.trainable_weights == []
     assert model.count_params() == HAND_COUNTED["cnn_fast"]  # the same layers, the first one fixed
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    assert trainable == HAND_COUNTED["cnn_fast"] - conv(5, 1, 16) - 2 * 64  # (and BatchNorm's running statistics)
+    assert trainable == HAND_COUNTED["cnn_fast"] - conv(5, 1, 8) - 2 * 128  # (and BatchNorm's running statistics)
     second = next(layer for layer in model.layers if type(layer).__name__ == "Conv2D" and layer is not fixed)
     before = second.get_weights()[0].copy()
     model.fit(x, y, batch_size=256, epochs=1, verbose=0)
