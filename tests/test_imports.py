@@ -79,7 +79,6 @@ def test_mnistlib_turns_on_tensorflows_onednn_kernels_unless_told_not_to():
         assert proc.stdout.strip() == expected, (setting, proc.stdout)
 
 
-
 def test_importing_tensorflow_before_mnistlib_is_warned_about_where_it_changes_the_numbers():
     """mnistlib turns TensorFlow's oneDNN kernels on before TensorFlow is imported (mnistlib.config). Imported after
     it, it cannot: where TensorFlow then left them off (this AMD EPYC) training is slower and gives other numbers,
